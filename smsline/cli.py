@@ -1,0 +1,240 @@
+"""The `smsline` command. Each command builds what it needs (no work at import time)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+import click
+from sqlalchemy import select
+
+from smsline.config import Config, ConfigError
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _line():  # noqa: ANN202
+    from smsline.line import Line
+
+    return Line.build(_config())
+
+
+@click.group()
+def main() -> None:
+    """smsline: a phone line for people in recovery."""
+    logging.basicConfig(
+        level=os.environ.get("SMSLINE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+def keys() -> None:
+    """Print fresh secrets for a production environment."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    click.echo(f"SMSLINE_SECRET_KEY={secrets.token_urlsafe(32)}")
+    click.echo(f"SMSLINE_DATA_KEY={Fernet.generate_key().decode()}")
+    click.echo(f"SMSLINE_INDEX_KEY={secrets.token_urlsafe(48)}")
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations in migrations/."""
+    from smsline import migrate
+
+    config = _config()
+    if config.database_url.startswith("sqlite"):
+        config.instance_path.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(config.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def numbers() -> None:
+    """The line's phone numbers."""
+
+
+@numbers.command("add")
+@click.argument("e164")
+@click.option("--purpose", type=click.Choice(["line", "relay", "circle"]), default="line")
+def numbers_add(e164: str, purpose: str) -> None:
+    """Register a number people text or call."""
+    from smsline import audit, phones
+    from smsline.models import LineNumber
+
+    try:
+        number = phones.normalise(e164)
+    except phones.InvalidPhone as error:
+        raise click.BadParameter(str(error), param_hint="E164") from None
+    line = _line()
+    with line.sessions() as session:
+        row = session.scalar(select(LineNumber).where(LineNumber.e164 == number))
+        if row is None:
+            row = LineNumber(e164=number, purpose=purpose)
+            session.add(row)
+        row.active, row.purpose = True, purpose
+        session.flush()
+        audit.record(
+            session, actor="cli", action="number.add", subject_type="line_number", subject_id=row.id
+        )
+        session.commit()
+        click.echo(f"line number {number} ({purpose}) registered")
+
+
+@main.group()
+def supporters() -> None:
+    """Peer supporters and coordinators."""
+
+
+@supporters.command("add")
+@click.option("--name", required=True)
+@click.option("--phone", required=True, help="E.164, e.g. +15551234567")
+@click.option("--timezone", default="America/New_York", show_default=True)
+@click.option("--language", default="en", show_default=True, help="comma-separated, e.g. en,es")
+@click.option("--coordinator", is_flag=True, help="also a coordinator (gets crisis pages)")
+def supporters_add(name: str, phone: str, timezone: str, language: str, coordinator: bool) -> None:
+    """Add a supporter (or a coordinator)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from smsline import audit, crypto, phones
+    from smsline.models import Supporter
+
+    try:
+        number = phones.normalise(phone)
+    except phones.InvalidPhone as error:
+        raise click.BadParameter(str(error), param_hint="--phone") from None
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter("not an IANA time zone", param_hint="--timezone") from None
+    languages = [code.strip().lower() for code in language.split(",") if code.strip()]
+    if not languages or any(code not in ("en", "es") for code in languages):
+        raise click.BadParameter("use en, es or en,es", param_hint="--language")
+    line = _line()
+    with line.sessions() as session:
+        phone_hash = crypto.current().index(number)
+        if session.scalar(select(Supporter).where(Supporter.phone_hash == phone_hash)):
+            raise click.ClickException("a supporter with that phone number already exists")
+        supporter = Supporter(
+            name=name.strip(),
+            timezone=timezone,
+            languages=",".join(languages),
+            is_coordinator=coordinator,
+        )
+        supporter.phone = number
+        session.add(supporter)
+        session.flush()
+        audit.record(
+            session,
+            actor="cli",
+            action="roster.add",
+            subject_type="supporter",
+            subject_id=supporter.id,
+            details={"coordinator": coordinator},
+        )
+        session.commit()
+        role = "coordinator" if coordinator else "supporter"
+        click.echo(f"{role} {supporter.name} added (#{supporter.id}, {phones.last_digits(number)})")
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """Operating settings (defaults in code, changes in the database)."""
+
+
+@settings_group.command("show")
+def settings_show() -> None:
+    """Show every setting and its current value."""
+    from smsline import settings
+
+    line = _line()
+    with line.sessions() as session:
+        for key, value in settings.all_values(session).items():
+            marker = " " if value == settings.DEFINITIONS[key].default else "*"
+            click.echo(f"{marker} {key} = {json.dumps(value, ensure_ascii=False)}")
+
+
+@settings_group.command("set")
+@click.argument("key")
+@click.argument("value")
+def settings_set(key: str, value: str) -> None:
+    """Change a setting (checked, and audited)."""
+    from smsline import settings
+
+    line = _line()
+    with line.sessions() as session:
+        try:
+            parsed = settings.set_value(session, key, value, actor="cli")
+        except settings.SettingError as error:
+            raise click.ClickException(f"{key}: {error}") from None
+        session.commit()
+        click.echo(f"{key} = {json.dumps(parsed, ensure_ascii=False)}")
+
+
+@main.command()
+@click.option("--at", "at", default=None, help="run the sweep as if it were this ISO-8601 instant")
+def tick(at: str | None) -> None:
+    """Run one sweep of what is due (retries, lost jobs, stuck sends)."""
+    from smsline import clock
+
+    when = datetime.now(UTC)
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter("expected ISO-8601, e.g. 2026-11-25T09:00:00Z") from None
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    line = _line()
+    counts = clock.sweep(line, when)
+    click.echo(json.dumps({"at": when.isoformat(), **counts}))
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="stop when the queues are empty")
+def worker(burst: bool) -> None:
+    """Work the RQ queues, `replies` before `bulk`."""
+    from rq import SimpleWorker
+
+    from smsline import jobs
+    from smsline.queues import QUEUES
+
+    line = _line()
+    if line.queues.in_process:
+        raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed")
+    jobs.install(line)
+    connection = line.queues.redis()
+    SimpleWorker(list(QUEUES), connection=connection).work(burst=burst, with_scheduler=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--sweep-seconds", default=60, show_default=True, type=int)
+def dev(host: str, port: int, sweep_seconds: int) -> None:
+    """Run the whole line on this machine: SQLite, in-process jobs, the sweep on a thread, the local
+    transport and the phone simulator at /simulator."""
+    from smsline import devserver
+
+    os.environ["SMSLINE_ENV"] = "development"
+    devserver.run(host=host, port=port, sweep_seconds=sweep_seconds)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The sweep ("tick"): finds what is due in the database and hands it to the workers.
+
+Here: outbox retries whose time has come, rows left `pending`/`queued` by a lost Redis or a failed
+hand-over, and rows stuck in `sending` after a killed worker (reconciled with Twilio before any
+resend). Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite transactions here begin
+IMMEDIATE (db.py), which serialises the claims. Two clocks at once therefore never hand the same row
+over twice, and even if they did, `outbox.send` claims each row once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from smsline import outbox
+from smsline.models import OutboundMessage
+from smsline.outbox import SENDING_STALE
+from smsline.transport import TransportError
+
+if TYPE_CHECKING:
+    from smsline.line import Line
+
+log = logging.getLogger(__name__)
+
+HANDOVER_GRACE = timedelta(seconds=60)  # a fresh pending row is still being handed over
+QUEUED_STALE = timedelta(minutes=10)  # a queued row no worker took: the job was lost
+BATCH = 500
+
+
+def sweep(line: Line, now: datetime) -> dict[str, int]:
+    """One pass over everything due at `now`; returns counts of what it did."""
+    counts = {"handed_over": 0, "reconciled": 0, "resent": 0}
+    with line.sessions() as session:
+        stuck = _claim_stuck_sending(session, now)
+        session.commit()
+        for row_id, attempt_id, to, from_number, body, since in stuck:
+            result = _reconcile(line, row_id, attempt_id, to, from_number, body, since, now)
+            counts[result] += 1
+        due = _claim_due(session, line, now)
+        session.commit()
+    if due:
+        line.queues.hand_over(due)
+        counts["handed_over"] = len(due)
+    if any(counts.values()):
+        log.info("sweep at %s: %s", now.isoformat(), counts)
+    return counts
+
+
+def _lock(statement, session: Session):  # noqa: ANN001, ANN202
+    if session.get_bind().dialect.name == "postgresql":
+        return statement.with_for_update(skip_locked=True)
+    return statement
+
+
+def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, str]]:
+    """Rows that should be with a worker but are not; marked queued (status_at=now) in one go."""
+    Row = OutboundMessage
+    statement = (
+        select(Row)
+        .where(
+            or_(
+                (Row.status == "pending")
+                & or_(
+                    Row.next_attempt_at <= now,
+                    Row.next_attempt_at.is_(None) & (Row.created_at <= now - HANDOVER_GRACE),
+                ),
+                (Row.status == "queued")
+                & or_(Row.status_at.is_(None), Row.status_at <= now - QUEUED_STALE),
+            )
+        )
+        .order_by(Row.queue.desc(), Row.id)  # "replies" before "bulk"
+        .limit(BATCH)
+    )
+    rows = session.scalars(_lock(statement, session)).all()
+    for row in rows:
+        if not line.queues.in_process:
+            row.status = "queued"
+        row.status_at = now
+    return [(row.id, row.queue) for row in rows]
+
+
+def _claim_stuck_sending(session: Session, now: datetime) -> list[tuple]:
+    Row = OutboundMessage
+    statement = (
+        select(Row)
+        .where(Row.status == "sending", Row.sending_started_at <= now - SENDING_STALE)
+        .order_by(Row.id)
+        .limit(BATCH)
+    )
+    stuck = []
+    for row in session.scalars(_lock(statement, session)):
+        # Take the row over with a new attempt id so a late finish of the dead worker is ignored.
+        old_since = row.sending_started_at
+        row.attempt_id = f"reconcile-{row.id}-{int(now.timestamp())}"
+        row.sending_started_at = now
+        stuck.append((row.id, row.attempt_id, row.to_enc, row.from_number, row.body_enc, old_since))
+    return stuck
+
+
+def _reconcile(
+    line: Line,
+    row_id: int,
+    attempt_id: str,
+    to: str,
+    from_number: str | None,
+    body: str,
+    since: datetime,
+    now: datetime,
+) -> str:
+    """Ask Twilio whether a stuck row went out; record it as sent, or put it back to be sent."""
+    service = line.config.twilio_messaging_service_sid
+    try:
+        sid = line.transport.find_sent(
+            to=to,
+            from_=None if service else from_number,
+            body=body,
+            since=since - timedelta(minutes=1),
+        )
+    except TransportError as error:
+        log.warning("outbound %s: could not reconcile (code %s); will retry", row_id, error.code)
+        sid = "unknown"
+    with line.sessions() as session:
+        row = session.get(OutboundMessage, row_id)
+        if row is None or row.attempt_id != attempt_id or row.status != "sending":
+            return "reconciled"
+        if sid == "unknown":  # leave it in sending: the next sweep asks again
+            row.sending_started_at = since
+            session.commit()
+            return "reconciled"
+        if sid:
+            row.twilio_sid = row.twilio_sid or sid
+            row.status, row.sent_at = "sent", now
+            session.commit()
+            log.info("outbound %s: found at Twilio as %s, not resent", row_id, sid)
+            return "reconciled"
+        row.status, row.next_attempt_at = "pending", now
+        session.commit()
+        return "resent"

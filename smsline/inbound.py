@@ -1,0 +1,267 @@
+"""The way of an inbound text: record it once, then route it in DESIGN.md's order.
+
+1. crisis, looked for in every text first; 2. compliance (STOP/START/HELP, Twilio's OptOutType);
+3-4. role commands, relay and circles (later issues); 5-6. keywords and the conversation engine
+(for now: a greeting). The webhook commits; outbound texts other than the direct answer go through
+the outbox after that commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from smsline import audit, crypto, outbox, settings, twiml
+from smsline.models import FollowUp, InboundMessage, Member, Supporter
+from smsline.rules import compliance, crisis
+from smsline.texts import text
+
+if TYPE_CHECKING:
+    from smsline.line import Line
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """The fields of a Twilio messaging webhook we use, already checked and normalised."""
+
+    message_sid: str
+    from_: str
+    to: str
+    body: str
+    num_media: int = 0
+    opt_out_type: str | None = None
+
+
+@dataclass
+class Answer:
+    """What routing decided: replies for the TwiML answer (body, kind) and the route taken."""
+
+    route: str
+    replies: list[tuple[str, str]] = field(default_factory=list)
+
+
+def receive(line: Line, session: Session, message: Inbound) -> str:
+    """Record and route one inbound text; a retried MessageSid gets the first answer again."""
+    stored = _stored_answer(session, message.message_sid)
+    if stored is not None:
+        return stored
+    from_hash = crypto.current().index(message.from_)
+    supporter = session.scalar(select(Supporter).where(Supporter.phone_hash == from_hash))
+    member = None
+    if supporter is None:
+        member = session.scalar(select(Member).where(Member.phone_hash == from_hash))
+    record = InboundMessage(
+        message_sid=message.message_sid,
+        from_hash=from_hash,
+        from_enc=message.from_,
+        to_number=message.to,
+        body_enc=message.body,
+        num_media=message.num_media,
+        opt_out_type=message.opt_out_type,
+        member_id=member.id if member else None,
+        supporter_id=supporter.id if supporter else None,
+    )
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError:  # the same webhook, delivered twice at once: the first one answers
+        session.rollback()
+        return _stored_answer(session, message.message_sid) or twiml.empty()
+
+    answer = route(session, record, message, member, supporter)
+    record.route = answer.route
+    record.member_id = member.id if member else record.member_id
+    ids = {"member_id": record.member_id, "supporter_id": record.supporter_id}
+    replies = []
+    for body, kind in answer.replies:
+        row = outbox.write_reply(
+            session,
+            to=message.from_,
+            body=body,
+            kind=kind,
+            from_number=message.to,
+            inbound_id=record.id,
+            **ids,
+        )
+        if row.status == "replied":
+            replies.append(
+                (body, outbox.status_callback_url(line, row.id) or f"/twilio/status?o={row.id}")
+            )
+    record.reply_enc = twiml.messages(replies)
+    line.commit(session)
+    return record.reply_enc
+
+
+def _stored_answer(session: Session, message_sid: str) -> str | None:
+    existing = session.scalar(
+        select(InboundMessage).where(InboundMessage.message_sid == message_sid)
+    )
+    if existing is None:
+        return None
+    return existing.reply_enc or twiml.empty()
+
+
+def route(
+    session: Session,
+    record: InboundMessage,
+    message: Inbound,
+    member: Member | None,
+    supporter: Supporter | None,
+) -> Answer:
+    program = settings.get(session, "program_name")
+    language = supporter.language if supporter else (member.language if member else "en")
+    words = message.body
+
+    # 1. Crisis, first and whatever else the text might mean: never read as an opt-out.
+    match = crisis.detect(words, settings.get(session, "crisis_phrases")) if words else None
+    if match:
+        if supporter is None and member is None:
+            member = _new_member(session, message, record)
+        language = match.language or language
+        key = "overdose_reply" if match.kind == "overdose" else "crisis_reply"
+        answer = Answer("crisis", [(settings.get(session, f"{key}_{language}"), "crisis")])
+        page_coordinators(session, record, member, supporter, match.kind, program)
+        return _with_media_notice(session, answer, message, member, supporter, language)
+
+    # 2. Compliance.
+    opted_out = outbox.is_opted_out(session, record.from_hash)
+    if message.opt_out_type:
+        return _twilio_opt_out(session, record, message.opt_out_type)
+    action = compliance.classify(words, opted_out=opted_out) if words else None
+    if action:
+        language = _language(words, language)
+        if action == "help":
+            help_text = settings.get(session, f"help_text_{language}").format(program=program)
+            return Answer("help", [(help_text, "compliance")])
+        changed = outbox.set_opt_out(session, record.from_hash, action == "stop", "keyword")
+        if changed:
+            audit.record(
+                session,
+                actor="member",
+                action=f"consent.{action}",
+                subject_type="inbound",
+                subject_id=record.id,
+                reason="keyword",
+            )
+        return Answer(
+            action, [(text(action, language, program=program), "compliance")] if changed else []
+        )
+    if opted_out:
+        return Answer("opted_out")  # recorded; nothing automated goes to an opted-out number
+
+    # 3-6. Role commands, relay, keywords and flows come with their issues; for now a greeting.
+    if supporter is not None:
+        answer = Answer(
+            "supporter", [(text("supporter_ack", language, name=supporter.name), "reply")]
+        )
+    else:
+        if member is None:
+            member = _new_member(session, message, record)
+        answer = Answer(
+            "conversation",
+            [(text("greeting", language, program=program), "reply")] if words else [],
+        )
+    return _with_media_notice(session, answer, message, member, supporter, language)
+
+
+def _language(words: str, default: str) -> str:
+    return compliance.language_hint(words) or default
+
+
+def _new_member(session: Session, message: Inbound, record: InboundMessage) -> Member:
+    member = Member(status="new")
+    member.phone = message.from_
+    session.add(member)
+    session.flush()
+    record.member_id = member.id
+    return member
+
+
+def _with_media_notice(
+    session: Session,
+    answer: Answer,
+    message: Inbound,
+    member: Member | None,
+    supporter: Supporter | None,
+    language: str,
+) -> Answer:
+    """Pictures are neither kept nor passed on; the sender is told so once."""
+    person = supporter or member
+    if message.num_media and person is not None and not person.media_notice_sent:
+        person.media_notice_sent = True
+        answer.replies.append((text("no_pictures", language), "reply"))
+    return answer
+
+
+def _twilio_opt_out(session: Session, record: InboundMessage, opt_out_type: str) -> Answer:
+    """Twilio's Advanced Opt-Out already answered: record the change, send nothing more."""
+    kind = opt_out_type.strip().upper()
+    if kind in ("STOP", "START"):
+        if outbox.set_opt_out(session, record.from_hash, kind == "STOP", "twilio"):
+            action = "stop" if kind == "STOP" else "start"
+            audit.record(
+                session,
+                actor="member",
+                action=f"consent.{action}",
+                subject_type="inbound",
+                subject_id=record.id,
+                reason="twilio advanced opt-out",
+            )
+    return Answer(f"twilio_{kind.lower()}")
+
+
+def page_coordinators(
+    session: Session,
+    record: InboundMessage,
+    member: Member | None,
+    supporter: Supporter | None,
+    kind: str,
+    program: str,
+) -> int:
+    """Text every active coordinator at once (quiet hours do not apply), open a follow-up, audit."""
+    followup = FollowUp(
+        kind="crisis", member_id=member.id if member else None, inbound_id=record.id
+    )
+    session.add(followup)
+    session.flush()
+    if member is not None:
+        who = member.nickname or f"#{member.id}"
+    else:
+        who = f"supporter {supporter.name}" if supporter else "unknown"
+    coordinators = session.scalars(
+        select(Supporter).where(Supporter.is_coordinator.is_(True), Supporter.active.is_(True))
+    ).all()
+    paged = 0
+    for coordinator in coordinators:
+        if supporter is not None and coordinator.id == supporter.id:
+            continue
+        body = text(
+            "crisis_page", coordinator.language, program=program, who=who, followup=followup.id
+        )
+        outbox.write(
+            session,
+            to=coordinator.phone,
+            body=body,
+            kind="page",
+            supporter_id=coordinator.id,
+            from_number=record.to_number,
+        )
+        paged += 1
+    audit.record(
+        session,
+        actor="line",
+        action="crisis.page",
+        subject_type="followup",
+        subject_id=followup.id,
+        details={"coordinators_paged": paged, "kind": kind},
+    )
+    if not paged:
+        log.error("crisis follow-up %s: no active coordinator to page", followup.id)
+    return paged

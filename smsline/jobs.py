@@ -1,0 +1,36 @@
+"""RQ entry points. Jobs take ids, reload the row and are safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from smsline.line import Line
+
+_line: Line | None = None
+
+
+def install(line: Line) -> None:
+    """Use this line for jobs run in this process (the worker sets it before working)."""
+    global _line
+    _line = line
+
+
+def current_line() -> Line:
+    global _line
+    if _line is None:
+        from smsline.config import Config
+
+        _line = Line.build(Config.from_env())
+    return _line
+
+
+def send_outbound(outbound_id: int) -> str:
+    from smsline import outbox
+
+    return outbox.send(current_line(), outbound_id)
+
+
+def sweep() -> dict[str, int]:
+    from smsline import clock
+
+    return clock.sweep(current_line(), datetime.now(UTC))

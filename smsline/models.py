@@ -1,0 +1,255 @@
+"""The tables. Phone numbers and message bodies are encrypted (EncryptedText) and phone numbers are
+found through their blind index (`*_hash`), so a copy of the database alone reveals neither."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from smsline import crypto
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EncryptedText(TypeDecorator):
+    """Text encrypted with the configured keyring (MultiFernet) before it reaches the database."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
+        return None if value is None else crypto.current().encrypt(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> str | None:
+        return None if value is None else crypto.current().decrypt(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class PhoneMixin:
+    """A phone number kept encrypted, with its blind index for lookups."""
+
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_enc: Mapped[str] = mapped_column(EncryptedText)
+
+    @property
+    def phone(self) -> str:
+        return self.phone_enc
+
+    @phone.setter
+    def phone(self, e164: str) -> None:
+        self.phone_enc = e164
+        self.phone_hash = crypto.current().index(e164)
+
+
+class LineNumber(Base):
+    """A number of ours that people text or call (the line itself, later relay and circle numbers)."""
+
+    __tablename__ = "line_numbers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="line")  # line | relay | circle
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Member(PhoneMixin, Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new | active | paused | erased
+    media_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    line_number_id: Mapped[int | None] = mapped_column(ForeignKey("line_numbers.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Supporter(PhoneMixin, Base):
+    """A peer supporter; coordinators are supporters with the coordinator flag."""
+
+    __tablename__ = "supporters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    is_coordinator: Mapped[bool] = mapped_column(Boolean, default=False)
+    languages: Mapped[str] = mapped_column(
+        String(40), default="en"
+    )  # comma-separated, first preferred
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    media_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def language(self) -> str:
+        return self.languages.split(",")[0]
+
+
+class OptOut(Base):
+    """Line-wide opt-out state of a number, by blind index only: kept even after erasure."""
+
+    __tablename__ = "opt_outs"
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(20))  # keyword | twilio | error_21610 | staff
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(Base):
+    """A text someone sent us, unique on Twilio's MessageSid; `reply_enc` is the TwiML we answered
+    with, so a retried webhook gets the same answer and nothing happens twice."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_hash: Mapped[str] = mapped_column(String(64), index=True)
+    from_enc: Mapped[str] = mapped_column(EncryptedText)
+    to_number: Mapped[str] = mapped_column(String(20))
+    body_enc: Mapped[str | None] = mapped_column(EncryptedText)
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    opt_out_type: Mapped[str | None] = mapped_column(String(10))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    supporter_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
+    route: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # crisis | stop | start | help | conversation...
+    reply_enc: Mapped[str | None] = mapped_column(EncryptedText)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboundMessage(Base):
+    """The outbox: every text we send is a row first. States: pending -> queued -> sending -> sent ->
+    delivered | undelivered | failed; also `suppressed` (opted out) and `replied` (went back in TwiML)."""
+
+    __tablename__ = "outbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_hash: Mapped[str] = mapped_column(String(64), index=True)
+    to_enc: Mapped[str] = mapped_column(EncryptedText)
+    from_number: Mapped[str | None] = mapped_column(String(20))
+    body_enc: Mapped[str] = mapped_column(EncryptedText)
+    kind: Mapped[str] = mapped_column(String(20))  # reply | compliance | crisis | page | notice ...
+    queue: Mapped[str] = mapped_column(String(10), default="replies")  # replies | bulk
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    attempt_id: Mapped[str | None] = mapped_column(String(32))
+    sending_started_at: Mapped[datetime | None]
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_detail: Mapped[str | None] = mapped_column(String(200))
+    encoding: Mapped[str] = mapped_column(String(8), default="GSM-7")
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    supporter_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    status_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbound_messages_due", "status", "next_attempt_at"),)
+
+
+class Conversation(Base):
+    """A member's place in a flow; the engine (issue 3) reads and writes it."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    flow_name: Mapped[str] = mapped_column(String(60))
+    flow_version: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | ended | expired
+    answers_enc: Mapped[str | None] = mapped_column(EncryptedText)
+    wait_timeout_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Setting(Base):
+    """An operating setting changed from its default (value as JSON)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="system")
+
+    @property
+    def value(self) -> Any:
+        return json.loads(self.value_json)
+
+
+class AuditEntry(Base):
+    """Append-only record of who did what, when and why; never personal data in `details`."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    details_json: Mapped[str | None] = mapped_column(Text)
+
+
+class FollowUp(Base):
+    """An item in the coordinators' follow-up queue (a crisis page, later escalations)."""
+
+    __tablename__ = "followups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # crisis | ...
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(80))

@@ -1,0 +1,70 @@
+"""The one place that knows RQ. With REDIS_URL, outbound texts are handed to RQ queues by id
+(`replies` worked before `bulk`); without it they are sent in-process right after the commit.
+Either way the row is the record: a lost job is found again by the sweep."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smsline.line import Line
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("replies", "bulk")  # in the order workers take them
+SEND_JOB = "smsline.jobs.send_outbound"
+SWEEP_JOB = "smsline.jobs.sweep"
+
+
+class Queues:
+    def __init__(self, redis_url: str | None) -> None:
+        self.redis_url = redis_url
+        self.line: Line | None = None
+        self._redis = None
+
+    @property
+    def in_process(self) -> bool:
+        return self.redis_url is None
+
+    def redis(self):  # noqa: ANN201
+        if self._redis is None:
+            from redis import Redis
+
+            self._redis = Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        return self._redis
+
+    def hand_over(self, outbound_ids: list[tuple[int, str]]) -> None:
+        """Give committed outbox rows (id, queue) to the workers; on failure they wait for the sweep."""
+        from smsline import outbox
+
+        assert self.line is not None
+        if self.in_process:
+            for outbound_id, _queue in outbound_ids:
+                outbox.send(self.line, outbound_id)
+            return
+        try:
+            self.enqueue_sends(outbound_ids)
+        except Exception as error:  # Redis down: the rows stay pending and the sweep retries
+            log.warning("could not enqueue %d outbound texts: %s", len(outbound_ids), error)
+            return
+        outbox.mark_queued(self.line, [outbound_id for outbound_id, _ in outbound_ids])
+
+    def enqueue_sends(self, outbound_ids: list[tuple[int, str]]) -> None:
+        from rq import Queue
+
+        connection = self.redis()
+        with connection.pipeline() as pipe:
+            for outbound_id, queue_name in outbound_ids:
+                Queue(queue_name, connection=connection).enqueue(
+                    SEND_JOB,
+                    outbound_id,
+                    job_id=f"send-{outbound_id}",
+                    result_ttl=60,
+                    failure_ttl=7 * 24 * 3600,
+                    pipeline=pipe,
+                )
+            pipe.execute()
+
+    def ping(self) -> bool:
+        return True if self.in_process else bool(self.redis().ping())

@@ -1,0 +1,1 @@
+"""Pure routing rules for inbound texts: crisis language and compliance keywords."""

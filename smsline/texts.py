@@ -1,0 +1,55 @@
+"""Fixed texts the line sends, in English and Spanish. Short, warm, plain; one SMS segment where
+possible (Spanish accents force UCS-2: two segments at most). Editable texts (crisis, HELP) are
+settings instead; see settings.py."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "stop": {
+        "en": "You're unsubscribed from {program} and won't get more texts. Text START to come "
+        "back anytime. In crisis? Call or text 988.",
+        "es": "Cancelaste {program} y no recibirás más mensajes. Escribe START para volver. "
+        "¿En crisis? Llama o escribe al 988.",
+    },
+    "start": {
+        "en": "Welcome back to {program}. You'll get texts from us again. Text HELP for help "
+        "or STOP to opt out.",
+        "es": "Bienvenido de nuevo a {program}. Volverás a recibir mensajes. Escribe AYUDA para "
+        "ayuda o PARAR para salir.",
+    },
+    "greeting": {
+        "en": "Hi, this is {program}. We're glad you reached out. Text HELP for info or STOP to "
+        "opt out. In crisis? Call or text 988.",
+        "es": "Hola, somos {program}. Nos alegra que escribas. Escribe AYUDA para info o PARAR "
+        "para salir. ¿En crisis? Llama o escribe al 988.",
+    },
+    "supporter_ack": {
+        "en": "Thanks, {name}. Nothing is waiting for you right now.",
+        "es": "Gracias, {name}. No hay nada pendiente para ti ahora.",
+    },
+    "no_pictures": {
+        "en": "We can't pass on pictures here, only words, so we didn't keep it.",
+        "es": "Aquí no podemos pasar fotos, solo palabras, así que no la guardamos.",
+    },
+    "crisis_page": {
+        "en": "{program}: member {who} may be in crisis right now. They got 988/911 info. "
+        "Please check the follow-up queue (#{followup}).",
+        "es": "{program}: {who} puede estar en crisis ahora. Recibió info del 988/911. "
+        "Revisa la cola de seguimiento (#{followup}).",
+    },
+}
+
+VOICE_WELCOME = {
+    "en": "Hi, you've reached {program}. For now this line works by text, so please text this "
+    "number any time. If you are in crisis, hang up and call 9 8 8. If someone may be "
+    "overdosing, call 9 1 1.",
+    "es": "Hola, llamaste a {program}. Por ahora esta línea funciona por mensaje de texto: "
+    "escríbenos a este número cuando quieras. Si estás en crisis, cuelga y llama al 9 8 8. "
+    "Si alguien puede tener una sobredosis, llama al 9 1 1.",
+}
+
+
+def text(key: str, language: str, **values: object) -> str:
+    """The text `key` in `language` (English when there is no translation), filled in."""
+    versions = TEXTS[key]
+    return versions.get(language, versions["en"]).format(**values)

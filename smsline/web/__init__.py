@@ -1,0 +1,1 @@
+"""HTTP edges: Twilio webhooks, health, the phone simulator."""

@@ -1,0 +1,104 @@
+"""Twilio webhooks: verify, record, route, answer with TwiML. Thin by design: the work is in
+inbound.py and outbox.py."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from smsline import db, inbound, outbox, phones, settings, twiml
+from smsline.texts import VOICE_WELCOME
+from smsline.web import signatures
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+MAX_BODY = 1600  # Twilio's own limit for one message
+
+
+def _line():  # noqa: ANN202
+    return current_app.extensions["smsline"]
+
+
+@bp.before_request
+def check_signature() -> None:
+    """With TWILIO_AUTH_TOKEN set, every webhook must carry a valid X-Twilio-Signature."""
+    config = _line().config
+    if config.twilio_auth_token and not signatures.is_valid(
+        request, config.twilio_auth_token, config.public_url
+    ):
+        log.warning("rejected %s: missing or wrong X-Twilio-Signature", request.path)
+        abort(403, "missing or wrong X-Twilio-Signature")
+
+
+def _xml(body: str) -> Response:
+    return Response(body, mimetype="application/xml")
+
+
+@bp.post("/sms")
+def sms() -> Response:
+    form = request.form
+    missing = [name for name in ("MessageSid", "From", "To") if not form.get(name, "").strip()]
+    if missing:
+        abort(400, f"missing {', '.join(missing)}")
+    body = form.get("Body", "")
+    if len(body) > MAX_BODY:
+        abort(400, f"Body is longer than {MAX_BODY} characters")
+    try:
+        sender = phones.normalise(form["From"])
+        to = phones.normalise(form["To"])
+    except phones.InvalidPhone:
+        abort(400, "From and To must be phone numbers (anonymous senders cannot be answered)")
+    try:
+        num_media = int(form.get("NumMedia") or 0)
+    except ValueError:
+        abort(400, "NumMedia must be a number")
+    message = inbound.Inbound(
+        message_sid=form["MessageSid"].strip(),
+        from_=sender,
+        to=to,
+        body=body.strip(),
+        num_media=num_media,
+        opt_out_type=form.get("OptOutType") or None,
+    )
+    return _xml(inbound.receive(_line(), db.get_session(), message))
+
+
+@bp.post("/status")
+def status() -> tuple[str, int]:
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    twilio_status = form.get("MessageStatus") or form.get("SmsStatus")
+    if not sid or not twilio_status:
+        abort(400, "missing MessageSid or MessageStatus")
+    try:
+        error_code = int(form["ErrorCode"]) if form.get("ErrorCode") else None
+        outbound_id = int(request.args["o"]) if request.args.get("o") else None
+    except ValueError:
+        abort(400, "ErrorCode and o must be numbers")
+    session = db.get_session()
+    row = outbox.apply_status(
+        session,
+        sid=sid,
+        twilio_status=twilio_status,
+        error_code=error_code,
+        outbound_id=outbound_id,
+    )
+    session.commit()
+    if row is None:
+        log.info("status callback for a message we do not know: %s %s", sid, twilio_status)
+    return "", 204
+
+
+@bp.post("/voice")
+def voice() -> Response:
+    program = settings.get(db.get_session(), "program_name")
+    return _xml(
+        twiml.spoken(
+            [
+                (VOICE_WELCOME["en"].format(program=program), "en-US"),
+                (VOICE_WELCOME["es"].format(program=program), "es-US"),
+            ]
+        )
+    )

@@ -1,0 +1,143 @@
+"""The Twilio webhooks: signatures, idempotency, malformed requests, pictures, voice, health."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from smsline import create_app
+from smsline.models import InboundMessage, Member, OutboundMessage
+from tests.conftest import AUTH_TOKEN, PUBLIC_URL
+from tests.factories import phone, sms_form
+
+
+def count(session, model) -> int:  # noqa: ANN001
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_signed_text_is_answered_in_twiml(twilio_post, session) -> None:  # noqa: ANN001
+    response = twilio_post("/twilio/sms", sms_form("hello", phone()))
+    assert response.status_code == 200
+    assert response.mimetype == "application/xml"
+    assert b"<Message" in response.data and b"glad you reached out" in response.data
+    assert count(session, InboundMessage) == 1
+    assert count(session, Member) == 1
+
+
+def test_missing_or_wrong_signature_is_403_and_changes_nothing(twilio_post, client, session) -> None:  # noqa: ANN001
+    form = sms_form("hello", phone())
+    assert client.post("/twilio/sms", data=form).status_code == 403
+    assert twilio_post("/twilio/sms", form, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+    tampered = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", form)
+    assert twilio_post("/twilio/sms", {**form, "Body": "changed"}, signature=tampered).status_code == 403
+    assert count(session, InboundMessage) == 0
+    assert twilio_post("/twilio/status", {"MessageSid": "SMx", "MessageStatus": "sent"},
+                       signature="bad").status_code == 403
+
+
+def test_signature_is_checked_against_the_public_url_not_the_local_one(client) -> None:  # noqa: ANN001
+    form = sms_form("hello", phone())
+    local_signature = RequestValidator(AUTH_TOKEN).compute_signature("http://localhost/twilio/sms", form)
+    response = client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": local_signature})
+    assert response.status_code == 403
+
+
+def test_signature_with_query_string(twilio_post, session) -> None:  # noqa: ANN001
+    form = {"MessageSid": "SMunknown", "MessageStatus": "delivered"}
+    assert twilio_post("/twilio/status?o=999", form).status_code == 204
+
+
+def test_proxy_style_url_without_public_url_needs_proxyfix(config, transport) -> None:  # noqa: ANN001
+    """Behind a proxy with no SMSLINE_PUBLIC_URL, X-Forwarded-* is trusted only with ProxyFix."""
+    form = sms_form("hello", phone())
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(
+        "https://public.example.net/twilio/sms", form
+    )
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "public.example.net",
+    }
+    plain = create_app(config.with_(public_url=None), transport=transport)
+    assert plain.test_client().post("/twilio/sms", data=form, headers=headers).status_code == 403
+    proxied = create_app(config.with_(public_url=None, proxy_fix=1), transport=transport)
+    assert proxied.test_client().post("/twilio/sms", data=form, headers=headers).status_code == 200
+    plain.extensions["smsline"].close()
+    proxied.extensions["smsline"].close()
+
+
+def test_no_auth_token_means_no_signature_check(config, transport) -> None:  # noqa: ANN001
+    app = create_app(config.with_(twilio_account_sid=None, twilio_auth_token=None), transport=transport)
+    assert app.test_client().post("/twilio/sms", data=sms_form("hi", phone())).status_code == 200
+    app.extensions["smsline"].close()
+
+
+def test_duplicate_message_sid_returns_the_same_answer_and_does_nothing_twice(
+    twilio_post, session, transport  # noqa: ANN001
+) -> None:
+    form = sms_form("hello", phone())
+    first = twilio_post("/twilio/sms", form)
+    second = twilio_post("/twilio/sms", form)
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data
+    assert count(session, InboundMessage) == 1
+    assert count(session, Member) == 1
+    assert count(session, OutboundMessage) == 1
+
+
+def test_duplicate_crisis_text_pages_once(twilio_post, session, transport) -> None:  # noqa: ANN001
+    from tests.factories import create_supporter
+
+    create_supporter(session, coordinator=True)
+    form = sms_form("i want to die", phone())
+    assert twilio_post("/twilio/sms", form).data == twilio_post("/twilio/sms", form).data
+    assert len(transport.sent) == 1
+
+
+def test_malformed_requests_get_a_clear_4xx(twilio_post, session) -> None:  # noqa: ANN001
+    good = sms_form("hello", phone())
+    for missing in ("From", "To", "MessageSid"):
+        form = {k: v for k, v in good.items() if k != missing}
+        response = twilio_post("/twilio/sms", form)
+        assert response.status_code == 400
+        assert missing.encode() in response.data
+    assert twilio_post("/twilio/sms", {**good, "From": "anonymous"}).status_code == 400
+    assert twilio_post("/twilio/sms", {**good, "Body": "x" * 1601}).status_code == 400
+    assert twilio_post("/twilio/sms", {**good, "NumMedia": "many"}).status_code == 400
+    assert twilio_post("/twilio/status", {"MessageSid": "SM1"}).status_code == 400
+    assert count(session, InboundMessage) == 0
+
+
+def test_pictures_are_not_kept_and_the_sender_is_told_once(twilio_post, session) -> None:  # noqa: ANN001
+    sender = phone()
+    media = {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/m/ME1", "MediaContentType0": "image/jpeg"}
+    first = twilio_post("/twilio/sms", sms_form("look at this", sender, **media))
+    assert b"only words" in first.data and b"glad you reached out" in first.data
+    second = twilio_post("/twilio/sms", sms_form("and this", sender, **media))
+    assert b"only words" not in second.data
+    stored = session.scalars(select(InboundMessage)).all()
+    assert [m.body_enc for m in stored] == ["look at this", "and this"]
+    assert all("ME1" not in (m.reply_enc or "") for m in stored)
+
+
+def test_voice_says_a_short_welcome_in_english_and_spanish(twilio_post) -> None:  # noqa: ANN001
+    response = twilio_post("/twilio/voice", {"CallSid": "CA1", "From": phone(), "To": "+15005550006"})
+    assert response.status_code == 200
+    assert b'<Say language="en-US">' in response.data
+    assert b'<Say language="es-US">' in response.data
+    assert b"9 8 8" in response.data and b"<Hangup" in response.data
+
+
+def test_healthz_checks_the_database(client) -> None:  # noqa: ANN001
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not configured"}
+
+
+def test_healthz_reports_redis_down(config, transport) -> None:  # noqa: ANN001
+    app = create_app(config.with_(redis_url="redis://127.0.0.1:1/0"), transport=transport)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["redis"].startswith("error")
+    app.extensions["smsline"].close()
