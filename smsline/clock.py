@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smsline import outbox
 from smsline.models import OutboundMessage
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError

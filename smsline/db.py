@@ -33,8 +33,10 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):  # noqa: ANN001
             # IMMEDIATE takes the write lock up front: two writers queue on the busy timeout instead
-            # of failing with "database is locked" when a read transaction tries to upgrade.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # of failing with "database is locked" when a read transaction tries to upgrade. A
+            # reader that must not hold the lock (tests, reports) asks for `sqlite_deferred`.
+            deferred = connection.get_execution_options().get("sqlite_deferred")
+            connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

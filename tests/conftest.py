@@ -93,8 +93,11 @@ def line(app):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def session(line):  # noqa: ANN001, ANN201
-    with line.sessions() as session:
-        yield session
+    """A session for the test itself; on SQLite it does not hold the write lock between calls."""
+    from sqlalchemy.orm import Session
+
+    with Session(line.engine.execution_options(sqlite_deferred=True), expire_on_commit=False) as s:
+        yield s
 
 
 @pytest.fixture
@@ -140,6 +143,10 @@ def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
     """With SMSLINE_TEST_REQUIRE_ALL=1 (CI's PostgreSQL + Redis run) a skipped test fails."""
     outcome = yield
     report = outcome.get_result()
-    if os.environ.get("SMSLINE_TEST_REQUIRE_ALL") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+    if (
+        os.environ.get("SMSLINE_TEST_REQUIRE_ALL") == "1"
+        and report.skipped
+        and not hasattr(report, "wasxfail")
+    ):
         report.outcome = "failed"
         report.longrepr = f"skipped where nothing may skip: {report.longrepr}"

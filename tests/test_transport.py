@@ -378,6 +378,8 @@ def test_transports_satisfy_the_protocol(transport: TwilioTransport) -> None:
     assert isinstance(LocalTransport(), Transport)
     with pytest.raises(ValueError):
         TwilioTransport(ACCOUNT_SID, AUTH_TOKEN, timeout=0)
+    with pytest.raises(ValueError):
+        TwilioTransport(ACCOUNT_SID, "")
 
 
 # The fake itself, where the transport relies on its realism

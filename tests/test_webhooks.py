@@ -12,7 +12,7 @@ from tests.factories import phone, sms_form
 
 
 def count(session, model) -> int:  # noqa: ANN001
-    session.expire_all()
+    session.rollback()  # a fresh snapshot (SQLite WAL keeps the old one inside a transaction)
     return session.scalar(select(func.count()).select_from(model))
 
 
@@ -25,21 +25,34 @@ def test_signed_text_is_answered_in_twiml(twilio_post, session) -> None:  # noqa
     assert count(session, Member) == 1
 
 
-def test_missing_or_wrong_signature_is_403_and_changes_nothing(twilio_post, client, session) -> None:  # noqa: ANN001
+def test_missing_or_wrong_signature_is_403_and_changes_nothing(
+    twilio_post, client, session
+) -> None:  # noqa: ANN001
     form = sms_form("hello", phone())
     assert client.post("/twilio/sms", data=form).status_code == 403
     assert twilio_post("/twilio/sms", form, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
     tampered = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", form)
-    assert twilio_post("/twilio/sms", {**form, "Body": "changed"}, signature=tampered).status_code == 403
+    assert (
+        twilio_post("/twilio/sms", {**form, "Body": "changed"}, signature=tampered).status_code
+        == 403
+    )
     assert count(session, InboundMessage) == 0
-    assert twilio_post("/twilio/status", {"MessageSid": "SMx", "MessageStatus": "sent"},
-                       signature="bad").status_code == 403
+    assert (
+        twilio_post(
+            "/twilio/status", {"MessageSid": "SMx", "MessageStatus": "sent"}, signature="bad"
+        ).status_code
+        == 403
+    )
 
 
 def test_signature_is_checked_against_the_public_url_not_the_local_one(client) -> None:  # noqa: ANN001
     form = sms_form("hello", phone())
-    local_signature = RequestValidator(AUTH_TOKEN).compute_signature("http://localhost/twilio/sms", form)
-    response = client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": local_signature})
+    local_signature = RequestValidator(AUTH_TOKEN).compute_signature(
+        "http://localhost/twilio/sms", form
+    )
+    response = client.post(
+        "/twilio/sms", data=form, headers={"X-Twilio-Signature": local_signature}
+    )
     assert response.status_code == 403
 
 
@@ -68,13 +81,17 @@ def test_proxy_style_url_without_public_url_needs_proxyfix(config, transport) ->
 
 
 def test_no_auth_token_means_no_signature_check(config, transport) -> None:  # noqa: ANN001
-    app = create_app(config.with_(twilio_account_sid=None, twilio_auth_token=None), transport=transport)
+    app = create_app(
+        config.with_(twilio_account_sid=None, twilio_auth_token=None), transport=transport
+    )
     assert app.test_client().post("/twilio/sms", data=sms_form("hi", phone())).status_code == 200
     app.extensions["smsline"].close()
 
 
 def test_duplicate_message_sid_returns_the_same_answer_and_does_nothing_twice(
-    twilio_post, session, transport  # noqa: ANN001
+    twilio_post,
+    session,
+    transport,  # noqa: ANN001
 ) -> None:
     form = sms_form("hello", phone())
     first = twilio_post("/twilio/sms", form)
@@ -111,7 +128,11 @@ def test_malformed_requests_get_a_clear_4xx(twilio_post, session) -> None:  # no
 
 def test_pictures_are_not_kept_and_the_sender_is_told_once(twilio_post, session) -> None:  # noqa: ANN001
     sender = phone()
-    media = {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/m/ME1", "MediaContentType0": "image/jpeg"}
+    media = {
+        "NumMedia": "1",
+        "MediaUrl0": "https://api.twilio.com/m/ME1",
+        "MediaContentType0": "image/jpeg",
+    }
     first = twilio_post("/twilio/sms", sms_form("look at this", sender, **media))
     assert b"only words" in first.data and b"glad you reached out" in first.data
     second = twilio_post("/twilio/sms", sms_form("and this", sender, **media))
@@ -122,7 +143,9 @@ def test_pictures_are_not_kept_and_the_sender_is_told_once(twilio_post, session)
 
 
 def test_voice_says_a_short_welcome_in_english_and_spanish(twilio_post) -> None:  # noqa: ANN001
-    response = twilio_post("/twilio/voice", {"CallSid": "CA1", "From": phone(), "To": "+15005550006"})
+    response = twilio_post(
+        "/twilio/voice", {"CallSid": "CA1", "From": phone(), "To": "+15005550006"}
+    )
     assert response.status_code == 200
     assert b'<Say language="en-US">' in response.data
     assert b'<Say language="es-US">' in response.data

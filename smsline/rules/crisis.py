@@ -100,6 +100,8 @@ SUICIDE_PHRASES = (
     "don't want to wake up",
     "don't want to be here anymore",
     "hang myself",
+    "jump off a bridge",
+    "jump off the bridge",
     "shoot myself",
     "slit my wrists",
     "quiero morir",

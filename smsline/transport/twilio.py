@@ -97,6 +97,8 @@ class TwilioTransport:
         api_url: str | None = None,
         timeout: float = 10.0,
     ) -> None:
+        if not account_sid or not auth_token:
+            raise ValueError("the Twilio account SID and auth token are required")
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.http_client = BaseUrlHttpClient(api_url, timeout=timeout)
