@@ -42,7 +42,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
         due = _claim_due(session, line, now)
         session.commit()
     if due:
-        line.queues.hand_over(due)
+        line.queues.hand_over(due, now=now)
         counts["handed_over"] = len(due)
     if any(counts.values()):
         log.info("sweep at %s: %s", now.isoformat(), counts)
@@ -78,7 +78,8 @@ def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, s
     for row in rows:
         if not line.queues.in_process:
             row.status = "queued"
-        row.status_at = now
+        row.status_at, row.next_attempt_at = now, None  # the sweep decided: due now
+
     return [(row.id, row.queue) for row in rows]
 
 

@@ -224,6 +224,11 @@ def send(line: Line, outbound_id: int, now: datetime | None = None) -> str:
             return "suppressed"
         to, body, from_number = row.to_enc, row.body_enc, row.from_number
         service = line.config.twilio_messaging_service_sid
+        if not (service or from_number):
+            row.error_detail = "no line number: run `smsline numbers add`"
+            _finish(session, row, attempt_id, status="failed")
+            log.error("outbound %s: no line number or Messaging Service to send from", row.id)
+            return "failed"
         callback = status_callback_url(line, outbound_id)
         max_attempts = settings.get(session, "max_send_attempts")
         attempts = row.attempts

@@ -5,6 +5,7 @@ Either way the row is the record: a lost job is found again by the sweep."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,14 +35,15 @@ class Queues:
             self._redis = Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=2)
         return self._redis
 
-    def hand_over(self, outbound_ids: list[tuple[int, str]]) -> None:
-        """Give committed outbox rows (id, queue) to the workers; on failure they wait for the sweep."""
+    def hand_over(self, outbound_ids: list[tuple[int, str]], now: datetime | None = None) -> None:
+        """Give committed outbox rows (id, queue) to the workers; on failure they wait for the sweep.
+        In-process, `now` is the sweep's instant (`smsline tick --at`)."""
         from smsline import outbox
 
         assert self.line is not None
         if self.in_process:
             for outbound_id, _queue in outbound_ids:
-                outbox.send(self.line, outbound_id)
+                outbox.send(self.line, outbound_id, now=now)
             return
         try:
             self.enqueue_sends(outbound_ids)

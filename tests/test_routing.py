@@ -48,6 +48,7 @@ def opted_out(session, number: str) -> bool:  # noqa: ANN001
     from smsline import crypto
 
     session.rollback()  # a fresh snapshot (SQLite WAL keeps the old one inside a transaction)
+    session.expire_all()
     return outbox.is_opted_out(session, crypto.current().index(number))
 
 

@@ -13,6 +13,7 @@ from tests.factories import phone, sms_form
 
 def count(session, model) -> int:  # noqa: ANN001
     session.rollback()  # a fresh snapshot (SQLite WAL keeps the old one inside a transaction)
+    session.expire_all()
     return session.scalar(select(func.count()).select_from(model))
 
 

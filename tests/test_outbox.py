@@ -1,0 +1,249 @@
+"""The outbox against a local fake Twilio: sending, retries with backoff, permanent errors, rows
+stuck in `sending` reconciled before any resend, and status callbacks in any order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from smsline import clock, outbox
+from smsline.line import Line
+from smsline.models import OutboundMessage, utcnow
+from smsline.transport.twilio import TwilioTransport
+from tests.conftest import LINE_NUMBER
+from tests.factories import create_line_number, create_member
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+
+@pytest.fixture
+def fake():  # noqa: ANN201
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio_line(config, fake):  # noqa: ANN001, ANN201
+    """A line sending through the fake Twilio with the real twilio library."""
+    line = Line.build(
+        config.with_(
+            twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_api_url=fake.url
+        ),
+        transport=TwilioTransport(ACCOUNT_SID, AUTH_TOKEN, api_url=fake.url, timeout=2),
+    )
+    with line.sessions() as session:
+        create_line_number(session, LINE_NUMBER)
+    yield line
+    line.close()
+
+
+def write(line: Line, kind: str = "page", body: str = "Hello from the line") -> int:
+    with line.sessions() as session:
+        member = create_member(session)
+        row = outbox.write(session, to=member.phone, body=body, kind=kind, member_id=member.id)
+        session.info.pop("outbox_ids")  # the test sends by hand
+        session.commit()
+        return row.id
+
+
+def row(line: Line, row_id: int) -> OutboundMessage:
+    with line.sessions() as session:
+        found = session.get(OutboundMessage, row_id)
+        session.commit()
+        return found
+
+
+def test_send_goes_to_twilio_with_a_status_callback(twilio_line, fake) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    assert outbox.send(twilio_line, row_id) == "sent"
+    sent = row(twilio_line, row_id)
+    assert sent.status == "sent" and sent.twilio_sid == fake.messages[0]["sid"]
+    assert sent.attempts == 1
+    form = fake.requests[0].form
+    assert form["From"] == LINE_NUMBER and form["Body"] == "Hello from the line"
+    assert form["StatusCallback"] == f"https://line.example.org/twilio/status?o={row_id}"
+
+
+def test_sending_twice_sends_once(twilio_line, fake) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    assert outbox.send(twilio_line, row_id) == "sent"
+    assert outbox.send(twilio_line, row_id) == "not-due"
+    assert len(fake.messages) == 1
+
+
+def test_messaging_service_is_used_when_configured(twilio_line, fake) -> None:  # noqa: ANN001
+    twilio_line.config = twilio_line.config.with_(twilio_messaging_service_sid="MG" + "1" * 32)
+    outbox.send(twilio_line, write(twilio_line))
+    form = fake.requests[0].form
+    assert form["MessagingServiceSid"] == "MG" + "1" * 32 and "From" not in form
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_busy_twilio_is_retried_with_backoff_from_the_row(twilio_line, fake, status) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    fake.fail_next(2, status=status, code=20429 if status == 429 else None)
+    now = utcnow()
+    result = outbox.send(twilio_line, row_id, now=now)
+    first = row(twilio_line, row_id)
+    if status == 429:
+        assert result == "retry" and first.status == "pending"
+        assert first.next_attempt_at == now + timedelta(seconds=30)
+        assert outbox.send(twilio_line, row_id, now=now) == "not-due"  # backoff holds
+        assert clock.sweep(twilio_line, now + timedelta(seconds=31))["handed_over"] == 1
+        assert row(twilio_line, row_id).next_attempt_at == now + timedelta(seconds=31 + 60)
+    else:  # a 5xx may have been accepted: reconciled before any resend
+        assert result == "reconcile" and first.status == "sending"
+        assert clock.sweep(twilio_line, now + timedelta(seconds=29))["resent"] == 0
+        assert clock.sweep(twilio_line, now + timedelta(seconds=31))["resent"] == 1
+    clock.sweep(twilio_line, now + timedelta(hours=2))
+    done = row(twilio_line, row_id)
+    assert done.status == "sent" and done.attempts == 3
+    assert len(fake.messages) == 1
+
+
+def test_retries_are_bounded(twilio_line, fake) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    fake.fail_next(50, status=429)
+    now = utcnow()
+    outbox.send(twilio_line, row_id, now=now)
+    for hour in range(1, 12):
+        clock.sweep(twilio_line, now + timedelta(hours=hour))
+    failed = row(twilio_line, row_id)
+    assert failed.status == "failed" and failed.attempts == 6
+    assert failed.error_detail == "http 429"
+
+
+@pytest.mark.parametrize("code", [21211, 21408, 21614])
+def test_permanent_errors_are_not_retried_and_keep_their_code(twilio_line, fake, code) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    fake.fail_next(1, status=400, code=code)
+    assert outbox.send(twilio_line, row_id) == "failed"
+    failed = row(twilio_line, row_id)
+    assert failed.status == "failed" and failed.error_code == code
+    clock.sweep(twilio_line, utcnow() + timedelta(days=1))
+    assert len(fake.requests) == 1
+
+
+def test_21610_marks_the_number_opted_out(twilio_line, fake) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    fake.fail_next(1, status=400, code=21610)
+    outbox.send(twilio_line, row_id)
+    failed = row(twilio_line, row_id)
+    with twilio_line.sessions() as session:
+        assert outbox.is_opted_out(session, failed.to_hash)
+        again = outbox.write(session, to=failed.to_enc, body="next one", kind="checkin")
+        assert again.status == "suppressed"
+
+
+def test_stuck_sending_that_twilio_has_is_recorded_not_resent(twilio_line, fake) -> None:  # noqa: ANN001
+    """A worker killed after Twilio accepted and before the commit: found in the list, not resent."""
+    row_id = write(twilio_line)
+    started = utcnow()
+    with twilio_line.sessions() as session:
+        stuck = session.get(OutboundMessage, row_id)
+        stuck.status, stuck.attempt_id, stuck.sending_started_at, stuck.attempts = (
+            "sending",
+            "dead-worker",
+            started,
+            1,
+        )
+        fake.add_message(
+            to=stuck.to_enc,
+            body=stuck.body_enc,
+            from_=LINE_NUMBER,
+            date_created=started + timedelta(seconds=1),
+            status="queued",
+        )
+        session.commit()
+    assert (
+        clock.sweep(twilio_line, started + timedelta(minutes=1))["reconciled"] == 0
+    )  # not stale yet
+    counts = clock.sweep(twilio_line, started + timedelta(minutes=6))
+    assert counts["reconciled"] == 1 and counts["resent"] == 0
+    found = row(twilio_line, row_id)
+    assert found.status == "sent" and found.twilio_sid == fake.messages[0]["sid"]
+    assert [r.method for r in fake.requests] == ["GET"]  # asked, never posted
+
+
+def test_stuck_sending_that_twilio_never_got_is_resent_once(twilio_line, fake) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    started = utcnow() - timedelta(minutes=10)
+    with twilio_line.sessions() as session:
+        stuck = session.get(OutboundMessage, row_id)
+        stuck.status, stuck.attempt_id, stuck.sending_started_at, stuck.attempts = (
+            "sending",
+            "dead-worker",
+            started,
+            1,
+        )
+        session.commit()
+    counts = clock.sweep(twilio_line, utcnow())
+    assert counts["resent"] == 1 and counts["handed_over"] == 1
+    assert row(twilio_line, row_id).status == "sent"
+    assert len(fake.messages) == 1
+    clock.sweep(twilio_line, utcnow() + timedelta(minutes=30))
+    assert len(fake.messages) == 1
+
+
+def test_a_late_finish_of_a_dead_worker_is_ignored(twilio_line, fake) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    with twilio_line.sessions() as session:
+        taken = session.get(OutboundMessage, row_id)
+        taken.status, taken.attempt_id = "sending", "someone-else"
+        outbox._finish(session, taken, "dead-worker", status="sent", sid="SMlate", at=utcnow())
+        assert session.get(OutboundMessage, row_id).twilio_sid is None
+
+
+def test_pending_rows_lost_by_redis_are_handed_over_by_the_sweep(twilio_line, fake) -> None:  # noqa: ANN001
+    row_id = write(twilio_line)
+    assert clock.sweep(twilio_line, utcnow())["handed_over"] == 0  # still within the grace period
+    assert clock.sweep(twilio_line, utcnow() + timedelta(minutes=2))["handed_over"] == 1
+    assert row(twilio_line, row_id).status == "sent"
+
+
+def test_automated_texts_wait_for_quiet_hours_to_end(line, session) -> None:  # noqa: ANN001
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    member = create_member(session)
+    late = datetime(2026, 11, 25, 23, 30, tzinfo=ZoneInfo("America/Chicago"))
+    held = outbox.write(
+        session,
+        to=member.phone,
+        body="Check-in?",
+        kind="checkin",
+        timezone="America/Chicago",
+        now=late,
+    )
+    page = outbox.write(
+        session, to=member.phone, body="Page", kind="page", timezone="America/Chicago", now=late
+    )
+    session.info.pop("outbox_ids")
+    assert held.next_attempt_at == datetime(2026, 11, 26, 8, 0, tzinfo=ZoneInfo("America/Chicago"))
+    assert page.next_attempt_at is None
+    early = datetime(2026, 11, 26, 7, 0, tzinfo=ZoneInfo("America/Chicago"))
+    assert outbox.quiet_hours_end(session, early, "America/Chicago") == datetime(
+        2026, 11, 26, 8, 0, tzinfo=ZoneInfo("America/Chicago")
+    )
+    noon = datetime(2026, 11, 26, 12, 0, tzinfo=ZoneInfo("America/Chicago"))
+    assert outbox.quiet_hours_end(session, noon, "America/Chicago") is None
+
+
+def test_segments_are_counted_on_the_row(line, session) -> None:  # noqa: ANN001
+    member = create_member(session)
+    short = outbox.write(session, to=member.phone, body="a" * 160, kind="page")
+    long = outbox.write(session, to=member.phone, body="a" * 161, kind="page")
+    spanish = outbox.write(session, to=member.phone, body="¿Cómo estás?", kind="page")
+    session.info.pop("outbox_ids")
+    assert (short.segments, long.segments) == (1, 2)
+    assert (spanish.encoding, spanish.segments) == ("UCS-2", 1)
+
+
+def test_no_line_number_fails_the_row_with_a_reason(line, session, transport) -> None:  # noqa: ANN001
+    member = create_member(session)
+    row = outbox.write(session, to=member.phone, body="Hi", kind="page")
+    line.commit(session)
+    session.refresh(row)
+    assert row.status == "failed" and "smsline numbers add" in row.error_detail
+    assert transport.sent == []
