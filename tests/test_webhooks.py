@@ -138,7 +138,7 @@ def test_pictures_are_not_kept_and_the_sender_is_told_once(twilio_post, session)
     assert b"only words" in first.data and b"glad you reached out" in first.data
     second = twilio_post("/twilio/sms", sms_form("and this", sender, **media))
     assert b"only words" not in second.data
-    stored = session.scalars(select(InboundMessage)).all()
+    stored = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
     assert [m.body_enc for m in stored] == ["look at this", "and this"]
     assert all("ME1" not in (m.reply_enc or "") for m in stored)
 
