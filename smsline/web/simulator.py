@@ -198,7 +198,9 @@ def inbox() -> Response:
                 },
             )
         )
-    for sent in session.scalars(select(OutboundMessage).where(OutboundMessage.to_hash == phone_hash)):
+    for sent in session.scalars(
+        select(OutboundMessage).where(OutboundMessage.to_hash == phone_hash)
+    ):
         items.append(
             (
                 sent.created_at,
