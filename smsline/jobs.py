@@ -9,7 +9,7 @@ from smsline.line import Line
 _line: Line | None = None
 
 
-def install(line: Line) -> None:
+def install(line: Line | None) -> None:
     """Use this line for jobs run in this process (the worker sets it before working)."""
     global _line
     _line = line

@@ -246,3 +246,29 @@ def test_no_line_number_fails_the_row_with_a_reason(line, session, transport) ->
     session.refresh(row)
     assert row.status == "failed" and "smsline numbers add" in row.error_detail
     assert transport.sent == []
+
+
+def test_two_clocks_at_once_send_each_text_once(line, session, transport) -> None:  # noqa: ANN001
+    """Two sweeps racing over the same due rows (SKIP LOCKED on PostgreSQL, IMMEDIATE on SQLite)."""
+    import threading
+
+    create_line_number(session)
+    for _ in range(60):
+        member = create_member(session)
+        outbox.write(session, to=member.phone, body="Checking in", kind="page")
+    session.info.pop("outbox_ids")
+    session.commit()
+    later = utcnow() + timedelta(minutes=2)
+    barrier = threading.Barrier(2)
+
+    def clock_process() -> None:
+        barrier.wait()
+        clock.sweep(line, later)
+
+    threads = [threading.Thread(target=clock_process) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(transport.sent) == 60
+    assert len({m.to for m in transport.sent}) == 60
