@@ -324,6 +324,31 @@ def worker_pids(master_pid: int) -> list[int]:
     return sorted(pids)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (other users' work included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
 @contextmanager
 def py_spy(pids: list[int], out_dir: Path | None, duration: float) -> Iterator[None]:
     """With --py-spy DIR: sample each worker during the measured run (collapsed stacks)."""
@@ -388,11 +413,21 @@ def measure(
     write_requests(data_file, signed_requests(url, count, args.senders, seed=seed + 1))
     before = count_rows(target.database_url, target.table)
     log(f"{target.name}: {args.duration}s run, {count} bodies (warm-up ran at {warm_rps:.0f}/s)")
-    pids = worker_pids(process.pid) if target.name == "app" else []
-    with py_spy(pids, args.py_spy if target.name == "app" else None, args.duration):
+    workers = worker_pids(process.pid)
+    database = postgres_pids()
+    cpu_before = cpu_seconds(workers), cpu_seconds(database)
+    with py_spy(workers, args.py_spy if target.name == "app" else None, args.duration):
         result = run_wrk(target, data_file, args.duration, args.connections, args.threads)
+    cpu_after = cpu_seconds(workers), cpu_seconds(database)
     time.sleep(0.5)  # let a request wrk gave up on finish its commit before counting
     result["rows"] = count_rows(target.database_url, target.table) - before
+    answered = max(result["ok"], 1)
+    result["worker_cpu_ms"] = round((cpu_after[0] - cpu_before[0]) / answered * 1000, 2)
+    result["postgres_cpu_ms"] = round((cpu_after[1] - cpu_before[1]) / answered * 1000, 2)
+    log(
+        f"{target.name}: CPU per answered webhook: gunicorn workers {result['worker_cpu_ms']} ms, "
+        f"PostgreSQL (all its processes, others' work included) {result['postgres_cpu_ms']} ms"
+    )
     result["bodies"] = count
     result["warmup_rps"] = round(warm_rps, 1)
     if result["repeats"]:
@@ -437,6 +472,10 @@ def summary(app: dict, baseline: dict, args: argparse.Namespace) -> dict:
         "baseline_rows": baseline["rows"],
         "baseline_unanswered_at_stop": unanswered(baseline),
         "baseline_rows_match": rows_match(baseline),
+        "app_worker_cpu_ms": app["worker_cpu_ms"],
+        "baseline_worker_cpu_ms": baseline["worker_cpu_ms"],
+        "app_postgres_cpu_ms": app["postgres_cpu_ms"],
+        "baseline_postgres_cpu_ms": baseline["postgres_cpu_ms"],
         "app_repeats": app["repeats"],
         "baseline_repeats": baseline["repeats"],
         "duration_s": args.duration,
