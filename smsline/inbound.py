@@ -47,8 +47,23 @@ class Answer:
     replies: list[tuple[str, str]] = field(default_factory=list)
 
 
-def receive(line: Line, session: Session, message: Inbound) -> str:
-    """Record and route one inbound text; a retried MessageSid gets the first answer again."""
+def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -> str:
+    """Record and route one inbound text; a retried MessageSid gets the first answer again.
+
+    Two first texts from one new number at the same moment race to create the member; the loser's
+    transaction is rolled back and run again, so neither text is lost."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _receive(line, session, message)
+        except IntegrityError:
+            session.rollback()
+            if attempt == attempts:
+                raise
+            log.info("inbound %s: concurrent insert, trying again", message.message_sid)
+    raise AssertionError("unreachable")
+
+
+def _receive(line: Line, session: Session, message: Inbound) -> str:
     stored = _stored_answer(session, message.message_sid)
     if stored is not None:
         return stored
@@ -69,11 +84,7 @@ def receive(line: Line, session: Session, message: Inbound) -> str:
         supporter_id=supporter.id if supporter else None,
     )
     session.add(record)
-    try:
-        session.flush()
-    except IntegrityError:  # the same webhook, delivered twice at once: the first one answers
-        session.rollback()
-        return _stored_answer(session, message.message_sid) or twiml.empty()
+    session.flush()  # the same webhook twice at once: IntegrityError here, and the retry answers
 
     answer = route(session, record, message, member, supporter)
     record.route = answer.route

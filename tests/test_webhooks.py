@@ -165,3 +165,32 @@ def test_healthz_reports_redis_down(config, transport) -> None:  # noqa: ANN001
     assert response.status_code == 503
     assert response.json["redis"].startswith("error")
     app.extensions["smsline"].close()
+
+
+def test_concurrent_first_texts_from_one_new_number_are_both_kept(app, session) -> None:  # noqa: ANN001
+    """Two webhooks from a new number at once race to create the member; neither text is lost."""
+    import threading
+
+    from tests.conftest import AUTH_TOKEN, PUBLIC_URL
+
+    sender = phone()
+    forms = [sms_form(f"hello {n}", sender) for n in range(4)]
+    barrier = threading.Barrier(len(forms))
+    results = []
+
+    def post(form) -> None:  # noqa: ANN001
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", form)
+        barrier.wait()
+        response = app.test_client().post(
+            "/twilio/sms", data=form, headers={"X-Twilio-Signature": signature}
+        )
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=post, args=(form,)) for form in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 4
+    assert count(session, InboundMessage) == 4
+    assert count(session, Member) == 1

@@ -61,7 +61,7 @@
       this.custom = section.querySelector("[data-custom]");
       this.number = section.querySelector("[data-number]");
       this.roleChoice = section.querySelector("[data-role-choice]");
-      this.name = section.querySelector("[data-name]");
+      this.name = section.querySelector("[data-supporter-name]");
       this.thread = section.querySelector("[data-thread]");
       this.body = section.querySelector("[data-body]");
       this.sendButton = section.querySelector("[data-send]");
@@ -211,6 +211,10 @@
     append(node) {
       this.thread.append(node);
       this.thread.scrollTop = this.thread.scrollHeight;
+      // again once laid out: wrapping can grow the thread after the first measure
+      window.requestAnimationFrame(() => {
+        this.thread.scrollTop = this.thread.scrollHeight;
+      });
     }
 
     async send() {
