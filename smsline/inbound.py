@@ -151,16 +151,7 @@ def route(
         if action == "help":
             help_text = settings.get(session, f"help_text_{language}").format(program=program)
             return Answer("help", [(help_text, "compliance")])
-        changed = outbox.set_opt_out(session, record.from_hash, action == "stop", "keyword")
-        if changed:
-            audit.record(
-                session,
-                actor="member",
-                action=f"consent.{action}",
-                subject_type="inbound",
-                subject_id=record.id,
-                reason="keyword",
-            )
+        changed = _change_opt_out(session, record, action, "keyword")
         return Answer(
             action, [(text(action, language, program=program), "compliance")] if changed else []
         )
@@ -215,17 +206,23 @@ def _twilio_opt_out(session: Session, record: InboundMessage, opt_out_type: str)
     """Twilio's Advanced Opt-Out already answered: record the change, send nothing more."""
     kind = opt_out_type.strip().upper()
     if kind in ("STOP", "START"):
-        if outbox.set_opt_out(session, record.from_hash, kind == "STOP", "twilio"):
-            action = "stop" if kind == "STOP" else "start"
-            audit.record(
-                session,
-                actor="member",
-                action=f"consent.{action}",
-                subject_type="inbound",
-                subject_id=record.id,
-                reason="twilio advanced opt-out",
-            )
+        _change_opt_out(session, record, kind.lower(), "twilio")
     return Answer(f"twilio_{kind.lower()}")
+
+
+def _change_opt_out(session: Session, record: InboundMessage, action: str, source: str) -> bool:
+    """Opt the sender out ("stop") or back in ("start"); an actual change is audited."""
+    changed = outbox.set_opt_out(session, record.from_hash, action == "stop", source)
+    if changed:
+        audit.record(
+            session,
+            actor="member",
+            action=f"consent.{action}",
+            subject_type="inbound",
+            subject_id=record.id,
+            reason=source,
+        )
+    return changed
 
 
 def page_coordinators(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 # The order of KINDS is the priority when a text matches more than one kind.
 KINDS = ("overdose", "suicide", "self_harm")
 
-OVERDOSE_PHRASES = (
+OVERDOSE_PHRASES_EN = (
     "overdose",
     "overdosing",
     "overdosed",
@@ -53,6 +53,8 @@ OVERDOSE_PHRASES = (
     "won't wake up",
     "turning blue",
     "lips are blue",
+)
+OVERDOSE_PHRASES_ES = (
     "sobredosis",
     "no respira",
     "no está respirando",
@@ -62,8 +64,9 @@ OVERDOSE_PHRASES = (
     "me tomé todas las pastillas",
     "demasiadas pastillas",
 )
+OVERDOSE_PHRASES = OVERDOSE_PHRASES_EN + OVERDOSE_PHRASES_ES
 
-SUICIDE_PHRASES = (
+SUICIDE_PHRASES_EN = (
     "suicide",
     "suicidal",
     "sucide",
@@ -104,6 +107,8 @@ SUICIDE_PHRASES = (
     "jump off the bridge",
     "shoot myself",
     "slit my wrists",
+)
+SUICIDE_PHRASES_ES = (
     "quiero morir",
     "me quiero morir",
     "quiero morirme",
@@ -125,8 +130,9 @@ SUICIDE_PHRASES = (
     "cortarme las venas",
     "me corto las venas",
 )
+SUICIDE_PHRASES = SUICIDE_PHRASES_EN + SUICIDE_PHRASES_ES
 
-SELF_HARM_PHRASES = (
+SELF_HARM_PHRASES_EN = (
     "self harm",
     "selfharm",
     "self harming",
@@ -139,6 +145,8 @@ SELF_HARM_PHRASES = (
     "harming myself",
     "burn myself",
     "burning myself",
+)
+SELF_HARM_PHRASES_ES = (
     "cortarme",
     "hacerme daño",
     "lastimarme",
@@ -146,46 +154,11 @@ SELF_HARM_PHRASES = (
     "autolesionarme",
     "herirme",
 )
+SELF_HARM_PHRASES = SELF_HARM_PHRASES_EN + SELF_HARM_PHRASES_ES
 
-# The Spanish entries above: a crisis reply goes back in the language the person wrote in.
-SPANISH_PHRASES = frozenset(
-    {
-        "sobredosis",
-        "no respira",
-        "no está respirando",
-        "dejó de respirar",
-        "no despierta",
-        "no se despierta",
-        "me tomé todas las pastillas",
-        "demasiadas pastillas",
-        "quiero morir",
-        "me quiero morir",
-        "quiero morirme",
-        "me quiero matar",
-        "quiero matarme",
-        "matarme",
-        "suicidarme",
-        "suicidio",
-        "suicida",
-        "no quiero vivir",
-        "no quiero seguir viviendo",
-        "acabar con mi vida",
-        "quitarme la vida",
-        "mejor muerto",
-        "mejor muerta",
-        "no tengo razón para vivir",
-        "sin razón para vivir",
-        "ahorcarme",
-        "cortarme las venas",
-        "me corto las venas",
-        "cortarme",
-        "hacerme daño",
-        "lastimarme",
-        "autolesión",
-        "autolesionarme",
-        "herirme",
-    }
-)
+
+# A crisis reply goes back in the language the person wrote in.
+SPANISH_PHRASES = frozenset(OVERDOSE_PHRASES_ES + SUICIDE_PHRASES_ES + SELF_HARM_PHRASES_ES)
 
 # Everyday idiom and recovery talk that must never read as crisis.
 NOT_CRISIS_EXAMPLES = (
