@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from smsline import clock, create_app, migrate
 from smsline.config import Config
 from smsline.line import Line
+from smsline.phones import DEV_LINE_NUMBER
 
 log = logging.getLogger(__name__)
-DEV_LINE_NUMBER = "+15005550006"  # Twilio's magic test number: never a real person
 
 
 def prepare(config: Config) -> None:

@@ -25,3 +25,8 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> str:
 def last_digits(e164: str, count: int = 4) -> str:
     """The last few digits, the most of a number a person is ever shown ("...4567")."""
     return "\u2026" + e164[-count:]
+
+
+DEV_LINE_NUMBER = (
+    "+15005550006"  # Twilio's magic test number: the line in development, never a person
+)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from smsline import create_app, crypto, outbox, settings
-from smsline.devserver import DEV_LINE_NUMBER
 from smsline.models import AuditEntry, InboundMessage, OutboundMessage, Supporter
+from smsline.phones import DEV_LINE_NUMBER
 from smsline.texts import text
 from smsline.web.simulator import REFUSAL
 from tests.factories import create_line_number

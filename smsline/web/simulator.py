@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smsline import audit, crypto, db, inbound, outbox, phones
-from smsline.devserver import DEV_LINE_NUMBER
 from smsline.line import Line
 from smsline.models import InboundMessage, OutboundMessage, Supporter
+from smsline.phones import DEV_LINE_NUMBER
 from smsline.transport.local import LocalTransport
 from smsline.web.twilio_hooks import MAX_BODY
 
