@@ -140,14 +140,18 @@ DEFINITIONS: dict[str, Definition] = {
 
 def get(session: Session, key: str) -> Any:
     """The current value of `key`: the stored change, or the default."""
-    definition = _definition(key)
-    row = session.get(Setting, key)
-    return definition.default if row is None else row.value
+    _definition(key)
+    return all_values(session)[key]
 
 
 def all_values(session: Session) -> dict[str, Any]:
-    stored = {row.key: row.value for row in session.scalars(select(Setting))}
-    return {key: stored.get(key, d.default) for key, d in DEFINITIONS.items()}
+    """Every setting, read in one query and kept for the rest of this session's work."""
+    cached = session.info.get("settings")
+    if cached is None:
+        stored = {row.key: row.value for row in session.scalars(select(Setting))}
+        cached = {key: stored.get(key, d.default) for key, d in DEFINITIONS.items()}
+        session.info["settings"] = cached
+    return cached
 
 
 def set_value(session: Session, key: str, raw: str, actor: str) -> Any:
@@ -162,6 +166,7 @@ def set_value(session: Session, key: str, raw: str, actor: str) -> Any:
         row.value_json = json.dumps(value)
         row.updated_by = actor
     audit.record(session, actor=actor, action="setting.change", reason=key)
+    session.info.pop("settings", None)
     return value
 
 
