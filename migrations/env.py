@@ -40,6 +40,25 @@ def run_migrations_online() -> None:
 
 
 def _run(connection, url: str) -> None:  # noqa: ANN001
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        # Batch mode rebuilds a table (copy, drop, rename): foreign keys must be off meanwhile, and
+        # the pragma only works outside a transaction, so it goes straight to the driver.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection, url)
+    finally:
+        if sqlite:
+            connection.commit()
+            problems = connection.connection.driver_connection.execute(
+                "PRAGMA foreign_key_check"
+            ).fetchall()
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            if problems:
+                raise RuntimeError(f"foreign keys broken by a migration: {problems[:5]}")
+
+
+def _migrate(connection, url: str) -> None:  # noqa: ANN001
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

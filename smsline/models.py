@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -108,6 +109,10 @@ class Member(PhoneMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     status: Mapped[str] = mapped_column(String(20), default="new")  # new | active | paused | erased
     media_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    discreet: Mapped[bool] = mapped_column(Boolean, default=False)  # nothing about recovery on screen
+    zip: Mapped[str | None] = mapped_column(String(10))
+    checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local
+    checkin_days: Mapped[str | None] = mapped_column(String(30))  # daily | weekdays | mon,wed,fri
     line_number_id: Mapped[int | None] = mapped_column(ForeignKey("line_numbers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -198,7 +203,8 @@ class OutboundMessage(Base):
 
 
 class Conversation(Base):
-    """A member's place in a flow; the engine (issue 3) reads and writes it."""
+    """A member's place in a flow: the flow version it started on, the state, the saved answers
+    (encrypted JSON), invalid tries, and when the wait times out and the conversation expires."""
 
     __tablename__ = "conversations"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,12 +212,63 @@ class Conversation(Base):
     flow_name: Mapped[str] = mapped_column(String(60))
     flow_version: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(12), default="active")  # active | ended | expired
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | ended
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(8), default="sms")  # sms | voice
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
     answers_enc: Mapped[str | None] = mapped_column(EncryptedText)
     wait_timeout_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_conversations_wait_due", "status", "wait_timeout_at"),
+        Index("ix_conversations_expiry_due", "status", "expires_at"),
+    )
+
+
+class FlowVersion(Base):
+    """A published version of a flow: the file's text as written and its parsed form as JSON."""
+
+    __tablename__ = "flow_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    source_text: Mapped[str] = mapped_column(Text)
+    definition_json: Mapped[str] = mapped_column(Text)
+    source_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(80), default="sync")
+
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+class CheckinRecord(Base):
+    """The answers of one check-in (encrypted: they are health information)."""
+
+    __tablename__ = "checkin_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    answers_enc: Mapped[str] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Consent(Base):
+    """The consent ledger: every consent and revocation with the exact wording shown."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    purpose: Mapped[str] = mapped_column(String(30))  # checkins | reminders | peer_relay | sharing
+    granted: Mapped[bool] = mapped_column(Boolean)
+    wording: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10))  # sms | voice | staff | web
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Setting(Base):

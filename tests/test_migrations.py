@@ -49,3 +49,35 @@ def test_sqlite_upgrade_from_empty_uses_wal(tmp_path) -> None:  # noqa: ANN001
     engine = create_engine(url)
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     engine.dispose()
+
+
+def test_upgrade_keeps_existing_rows(tmp_path) -> None:  # noqa: ANN001
+    """Each migration runs on a database that already holds data (new NOT NULL columns get defaults)."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, "0001")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO members (id, phone_hash, phone_enc, language, timezone, status, "
+                "media_notice_sent, created_at, updated_at) VALUES (1, 'h', x'00', 'en', 'UTC', 'new', 0, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO conversations (id, member_id, flow_name, flow_version, state, status, "
+                "started_at, updated_at) VALUES (1, 1, 'welcome', 1, 'hello', 'active', "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT discreet FROM members")).scalar() == 0
+        assert connection.execute(text("SELECT channel, tries FROM conversations")).one() == (
+            "sms",
+            0,
+        )
+    engine.dispose()
