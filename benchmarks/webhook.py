@@ -149,9 +149,7 @@ def parse_wrk(stdout: str) -> dict:
     raise RuntimeError("wrk printed no BENCH_JSON line (did the Lua script fail?)")
 
 
-def run_wrk(
-    target: Target, data_file: Path, duration: int, connections: int, threads: int
-) -> dict:
+def run_wrk(target: Target, data_file: Path, duration: int, connections: int, threads: int) -> dict:
     command = [
         "wrk",
         f"-t{threads}",
@@ -293,6 +291,15 @@ def wait_until_serving(target: Target, process: subprocess.Popen, log_path: Path
     raise RuntimeError(f"{target.name} did not start:\n{log_path.read_text()[-3000:]}")
 
 
+def check_alive(target: Target, process: subprocess.Popen, logs: Path) -> None:
+    """Fail with the server's log when its gunicorn is gone (it must serve the whole run)."""
+    if process.poll() is not None:
+        log_text = (logs / f"{target.name}-gunicorn.log").read_text()
+        raise RuntimeError(
+            f"{target.name} gunicorn exited ({process.returncode}) before its run:\n{log_text[-3000:]}"
+        )
+
+
 def stop_group(process: subprocess.Popen) -> None:
     """SIGTERM the process group (gunicorn master and workers), SIGKILL after 10 s."""
     try:
@@ -397,13 +404,18 @@ def measure(
     target: Target, args: argparse.Namespace, work: Path, process: subprocess.Popen
 ) -> dict:
     """Warm up, then drive `target` for the run; count the rows the run wrote."""
+    check_alive(target, process, work)
     url = target.base_url + SMS_PATH
     seed = 1  # the same senders and texts, in the same order, for both servers
     warm_file = work / f"{target.name}-warmup.txt"
     warm_count = bodies_needed(1500, args.warmup, minimum=5_000)
     write_requests(warm_file, signed_requests(url, warm_count, args.senders, seed=seed))
     log(f"{target.name}: warm-up {args.warmup}s ({warm_count} bodies)")
-    warm = run_wrk(target, warm_file, args.warmup, args.connections, args.threads)
+    try:
+        warm = run_wrk(target, warm_file, args.warmup, args.connections, args.threads)
+    except RuntimeError:
+        check_alive(target, process, work)
+        raise
     warm_rps = warm["ok"] / (warm["duration_us"] / 1e6)
     if warm["repeats"]:
         log(f"{target.name}: warm-up repeated {warm['repeats']} bodies (idempotent path)")
@@ -497,10 +509,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default="smsline_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument(
+        "--app",
+        default="smsline:create_app()",
+        help="gunicorn app spec of the app under test (a prototype on PYTHONPATH, for instance)",
+    )
+    parser.add_argument(
         "--order", default="app,baseline", help="which server is driven first (app,baseline)"
     )
     parser.add_argument(
-        "--py-spy", type=Path, default=None, metavar="DIR",
+        "--py-spy",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="record py-spy profiles of the app's workers during its run (skews the figures)",
     )
     args = parser.parse_args(argv)
@@ -531,7 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     redis = Redis.from_url(args.redis_url)
     with tempfile.TemporaryDirectory(prefix="smsline-bench-") as tmp:
         work = Path(tmp)
-        log(f"fresh databases {args.database} and {args.database}_baseline; flushing {args.redis_url}")
+        log(
+            f"fresh databases {args.database} and {args.database}_baseline; flushing {args.redis_url}"
+        )
         recreate_database(admin_url, args.database)
         recreate_database(admin_url, f"{args.database}_baseline")
         redis.flushdb()
@@ -547,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, dict] = {}
         try:
             with (
-                gunicorn(app, "smsline:create_app()", app_env, REPO, args.workers, work) as app_proc,
+                gunicorn(app, args.app, app_env, REPO, args.workers, work) as app_proc,
                 gunicorn(
                     baseline,
                     "baseline_app:create_app()",

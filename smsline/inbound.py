@@ -12,12 +12,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from smsline import audit, crypto, outbox, settings, twiml
-from smsline.models import FollowUp, InboundMessage, Member, Supporter
+from smsline.models import FollowUp, InboundMessage, Member, OptOut, Supporter
 from smsline.rules import compliance, crisis
 from smsline.texts import text
 
@@ -50,13 +50,18 @@ class Answer:
 def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -> str:
     """Record and route one inbound text; a retried MessageSid gets the first answer again.
 
-    Two first texts from one new number at the same moment race to create the member; the loser's
-    transaction is rolled back and run again, so neither text is lost."""
+    The inbound row is written with everything routing decided, in one transaction: a duplicate
+    MessageSid fails on the unique index at commit, is rolled back whole and answered with the
+    stored answer. Two first texts from one new number at the same moment race to create the
+    member; the loser's transaction is rolled back and run again, so neither text is lost."""
     for attempt in range(1, attempts + 1):
         try:
             return _receive(line, session, message)
         except IntegrityError:
             session.rollback()
+            stored = _stored_answer(session, message.message_sid)
+            if stored is not None:
+                return stored
             if attempt == attempts:
                 raise
             log.info("inbound %s: concurrent insert, trying again", message.message_sid)
@@ -64,14 +69,8 @@ def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -
 
 
 def _receive(line: Line, session: Session, message: Inbound) -> str:
-    stored = _stored_answer(session, message.message_sid)
-    if stored is not None:
-        return stored
     from_hash = crypto.current().index(message.from_)
-    supporter = session.scalar(select(Supporter).where(Supporter.phone_hash == from_hash))
-    member = None
-    if supporter is None:
-        member = session.scalar(select(Member).where(Member.phone_hash == from_hash))
+    member, supporter, opted_out = _who(session, from_hash)
     record = InboundMessage(
         message_sid=message.message_sid,
         from_hash=from_hash,
@@ -84,30 +83,35 @@ def _receive(line: Line, session: Session, message: Inbound) -> str:
         supporter_id=supporter.id if supporter else None,
     )
     session.add(record)
-    session.flush()  # the same webhook twice at once: IntegrityError here, and the retry answers
-
-    answer = route(session, record, message, member, supporter)
-    record.route = answer.route
-    record.member_id = member.id if member else record.member_id
-    ids = {"member_id": record.member_id, "supporter_id": record.supporter_id}
+    answer = route(session, record, message, member, supporter, opted_out)
+    opted_out = (
+        None if answer.route in ("stop", "start", "twilio_stop", "twilio_start") else opted_out
+    )
     replies = []
-    for body, kind in answer.replies:
+    for index, (body, kind) in enumerate(answer.replies):
         row = outbox.write_reply(
-            session,
-            to=message.from_,
-            body=body,
-            kind=kind,
-            from_number=message.to,
-            inbound_id=record.id,
-            **ids,
+            session, inbound=record, reply_index=index, body=body, kind=kind, opted_out=opted_out
         )
         if row.status == "replied":
-            replies.append(
-                (body, outbox.status_callback_url(line, row.id) or f"/twilio/status?o={row.id}")
-            )
+            replies.append((body, outbox.reply_callback_url(line, message.message_sid, index)))
+    record.route = answer.route
     record.reply_enc = twiml.messages(replies)
     line.commit(session)
     return record.reply_enc
+
+
+def _who(session: Session, phone_hash: str) -> tuple[Member | None, Supporter | None, bool]:
+    """The member or supporter with this number, and whether it opted out, in one query."""
+    number = select(literal(phone_hash).label("phone_hash")).subquery("number")
+    row = session.execute(
+        select(Member, Supporter, OptOut.opted_out)
+        .select_from(number)
+        .outerjoin(Member, Member.phone_hash == number.c.phone_hash)
+        .outerjoin(Supporter, Supporter.phone_hash == number.c.phone_hash)
+        .outerjoin(OptOut, OptOut.phone_hash == number.c.phone_hash)
+    ).one()
+    member, supporter, opted_out = row
+    return (None if supporter else member), supporter, bool(opted_out)
 
 
 def _stored_answer(session: Session, message_sid: str) -> str | None:
@@ -125,6 +129,7 @@ def route(
     message: Inbound,
     member: Member | None,
     supporter: Supporter | None,
+    opted_out: bool,
 ) -> Answer:
     program = settings.get(session, "program_name")
     language = supporter.language if supporter else (member.language if member else "en")
@@ -142,7 +147,6 @@ def route(
         return _with_media_notice(session, answer, message, member, supporter, language)
 
     # 2. Compliance.
-    opted_out = outbox.is_opted_out(session, record.from_hash)
     if message.opt_out_type:
         return _twilio_opt_out(session, record, message.opt_out_type)
     action = compliance.classify(words, opted_out=opted_out) if words else None
@@ -214,6 +218,7 @@ def _change_opt_out(session: Session, record: InboundMessage, action: str, sourc
     """Opt the sender out ("stop") or back in ("start"); an actual change is audited."""
     changed = outbox.set_opt_out(session, record.from_hash, action == "stop", source)
     if changed:
+        session.flush()  # the audit entry names the inbound row
         audit.record(
             session,
             actor="member",
@@ -234,6 +239,7 @@ def page_coordinators(
     program: str,
 ) -> int:
     """Text every active coordinator at once (quiet hours do not apply), open a follow-up, audit."""
+    session.flush()  # the follow-up names the inbound row
     followup = FollowUp(
         kind="crisis", member_id=member.id if member else None, inbound_id=record.id
     )

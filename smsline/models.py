@@ -20,7 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from smsline import crypto
 
@@ -109,7 +109,9 @@ class Member(PhoneMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     status: Mapped[str] = mapped_column(String(20), default="new")  # new | active | paused | erased
     media_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
-    discreet: Mapped[bool] = mapped_column(Boolean, default=False)  # nothing about recovery on screen
+    discreet: Mapped[bool] = mapped_column(
+        Boolean, default=False
+    )  # nothing about recovery on screen
     zip: Mapped[str | None] = mapped_column(String(10))
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local
     checkin_days: Mapped[str | None] = mapped_column(String(30))  # daily | weekdays | mon,wed,fri
@@ -194,10 +196,13 @@ class OutboundMessage(Base):
     segments: Mapped[int] = mapped_column(Integer, default=1)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     supporter_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    reply_index: Mapped[int | None] = mapped_column(Integer)  # its place in that inbound's TwiML
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     status_at: Mapped[datetime | None]
+
+    inbound: Mapped[InboundMessage | None] = relationship()
 
     __table_args__ = (Index("ix_outbound_messages_due", "status", "next_attempt_at"),)
 

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from smsline import crypto, segments, settings
-from smsline.models import LineNumber, OptOut, OutboundMessage, utcnow
+from smsline.models import InboundMessage, LineNumber, OptOut, OutboundMessage, utcnow
 from smsline.transport import TransportError
 
 if TYPE_CHECKING:
@@ -111,19 +111,30 @@ def write(
 def write_reply(
     session: Session,
     *,
-    to: str,
+    inbound: InboundMessage,
+    reply_index: int,
     body: str,
     kind: str,
-    from_number: str,
-    inbound_id: int,
-    **ids: int,
+    opted_out: bool | None = None,
 ) -> OutboundMessage:
-    """Write a text that goes back in this webhook's TwiML answer (status `replied`)."""
-    row = _row(session, to, body, kind, from_number, "replies", inbound_id=inbound_id, **ids)
+    """Write a text that goes back in this webhook's TwiML answer (status `replied`), to the sender
+    and from the number they texted. `opted_out` is the sender's state when the caller knows it."""
+    row = _row(
+        session,
+        inbound.from_enc,
+        body,
+        kind,
+        inbound.to_number,
+        "replies",
+        member_id=inbound.member_id,
+        supporter_id=inbound.supporter_id,
+        to_hash=inbound.from_hash,
+        opted_out=opted_out,
+    )
+    row.inbound, row.reply_index = inbound, reply_index
     if row.status == "pending":
         row.status = "replied"
         row.sent_at = utcnow()
-    session.flush()
     return row
 
 
@@ -137,8 +148,10 @@ def _row(
     member_id: int | None = None,
     supporter_id: int | None = None,
     inbound_id: int | None = None,
+    to_hash: str | None = None,
+    opted_out: bool | None = None,
 ) -> OutboundMessage:
-    to_hash = crypto.current().index(to)
+    to_hash = to_hash or crypto.current().index(to)
     count = segments.count(body)
     row = OutboundMessage(
         to_hash=to_hash,
@@ -154,8 +167,11 @@ def _row(
         inbound_id=inbound_id,
         status="pending",
     )
-    if kind not in ALWAYS_ALLOWED and is_opted_out(session, to_hash):
-        row.status = "suppressed"
+    if kind not in ALWAYS_ALLOWED:
+        if opted_out is None:
+            opted_out = is_opted_out(session, to_hash)
+        if opted_out:
+            row.status = "suppressed"
     session.add(row)
     return row
 
@@ -316,6 +332,13 @@ def status_callback_url(line: Line, outbound_id: int) -> str | None:
     return f"{base}/twilio/status?o={outbound_id}" if base else None
 
 
+def reply_callback_url(line: Line, message_sid: str, reply_index: int) -> str:
+    """Where Twilio reports on a TwiML reply: known before any row is written (the inbound
+    MessageSid and the reply's place), so the answer needs no second write."""
+    path = f"/twilio/status?r={message_sid}.{reply_index}"
+    return (line.config.public_url or "") + path
+
+
 def apply_status(
     session: Session,
     *,
@@ -323,9 +346,17 @@ def apply_status(
     twilio_status: str,
     error_code: int | None,
     outbound_id: int | None = None,
+    reply: tuple[str, int] | None = None,
 ) -> OutboundMessage | None:
-    """Apply a status callback: idempotent, order-proof (the first final status stands)."""
+    """Apply a status callback: idempotent, order-proof (the first final status stands). The row is
+    found by our id (`o`), by the inbound MessageSid and place of a TwiML reply (`r`), or by SID."""
     row = None
+    if reply is not None:
+        row = session.scalar(
+            select(OutboundMessage)
+            .join(InboundMessage, OutboundMessage.inbound_id == InboundMessage.id)
+            .where(InboundMessage.message_sid == reply[0], OutboundMessage.reply_index == reply[1])
+        )
     if outbound_id is not None:
         row = session.get(OutboundMessage, outbound_id)
         if row is not None and sid and row.twilio_sid not in (None, sid):

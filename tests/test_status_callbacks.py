@@ -99,13 +99,15 @@ def test_twiml_reply_gets_its_final_status(twilio_post, session) -> None:  # noq
 
     from tests.factories import phone, sms_form
 
-    twilio_post("/twilio/sms", sms_form("hello", phone()))
+    form = sms_form("hello", phone())
+    answer = twilio_post("/twilio/sms", form).data.decode()
+    url = f"/twilio/status?r={form['MessageSid']}.0"
+    assert f'action="https://line.example.org{url}"' in answer
     reply = session.scalar(select(OutboundMessage))
-    assert reply.status == "replied"
-    twilio_post(f"/twilio/status?o={reply.id}", {"MessageSid": "SMreply", "MessageStatus": "sent"})
+    assert reply.status == "replied" and reply.reply_index == 0
+    twilio_post(url, {"MessageSid": "SMreply", "MessageStatus": "sent"})
     assert status_of(session, reply).status == "replied"
-    twilio_post(
-        f"/twilio/status?o={reply.id}", {"MessageSid": "SMreply", "MessageStatus": "delivered"}
-    )
+    twilio_post(url, {"MessageSid": "SMreply", "MessageStatus": "delivered"})
     found = status_of(session, reply)
     assert found.status == "delivered" and found.twilio_sid == "SMreply"
+    assert twilio_post("/twilio/status?r=SMx.y", {"MessageSid": "S", "MessageStatus": "sent"}).status_code == 400

@@ -75,8 +75,12 @@ def status() -> tuple[str, int]:
     try:
         error_code = int(form["ErrorCode"]) if form.get("ErrorCode") else None
         outbound_id = int(request.args["o"]) if request.args.get("o") else None
+        reply = None
+        if request.args.get("r"):  # a TwiML reply: the inbound MessageSid and the reply's place
+            inbound_sid, _, index = request.args["r"].rpartition(".")
+            reply = (inbound_sid, int(index))
     except ValueError:
-        abort(400, "ErrorCode and o must be numbers")
+        abort(400, "ErrorCode, o and r must be numbers (r: MessageSid.index)")
     session = db.get_session()
     row = outbox.apply_status(
         session,
@@ -84,6 +88,7 @@ def status() -> tuple[str, int]:
         twilio_status=twilio_status,
         error_code=error_code,
         outbound_id=outbound_id,
+        reply=reply,
     )
     session.commit()
     if row is None:
