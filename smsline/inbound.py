@@ -83,7 +83,8 @@ def _receive(line: Line, session: Session, message: Inbound) -> str:
         supporter_id=supporter.id if supporter else None,
     )
     session.add(record)
-    answer = route(session, record, message, member, supporter, opted_out)
+    with session.no_autoflush:  # one INSERT at the commit, not an INSERT and an UPDATE
+        answer = route(session, record, message, member, supporter, opted_out)
     opted_out = (
         None if answer.route in ("stop", "start", "twilio_stop", "twilio_start") else opted_out
     )

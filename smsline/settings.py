@@ -7,6 +7,7 @@ checks it, so a typo is refused with a clear message instead of breaking the lin
 from __future__ import annotations
 
 import json
+import time as clock
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
@@ -144,14 +145,27 @@ def get(session: Session, key: str) -> Any:
     return all_values(session)[key]
 
 
+# Settings change rarely and are read on every webhook: each process keeps them for a few seconds
+# (a change made in this process is seen at once; in other processes within CACHE_SECONDS).
+CACHE_SECONDS = 5.0
+_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
 def all_values(session: Session) -> dict[str, Any]:
-    """Every setting, read in one query and kept for the rest of this session's work."""
-    cached = session.info.get("settings")
-    if cached is None:
-        stored = {row.key: row.value for row in session.scalars(select(Setting))}
-        cached = {key: stored.get(key, d.default) for key, d in DEFINITIONS.items()}
-        session.info["settings"] = cached
-    return cached
+    """Every setting, read in one query and kept for a few seconds."""
+    database = str(session.get_bind().url)
+    cached = _cache.get(database)
+    if cached is not None and cached[0] > clock.monotonic():
+        return cached[1]
+    stored = {row.key: row.value for row in session.scalars(select(Setting))}
+    values = {key: stored.get(key, d.default) for key, d in DEFINITIONS.items()}
+    _cache[database] = (clock.monotonic() + CACHE_SECONDS, values)
+    return values
+
+
+def forget() -> None:
+    """Drop the cached values (after a change, and between tests)."""
+    _cache.clear()
 
 
 def set_value(session: Session, key: str, raw: str, actor: str) -> Any:
@@ -166,7 +180,8 @@ def set_value(session: Session, key: str, raw: str, actor: str) -> Any:
         row.value_json = json.dumps(value)
         row.updated_by = actor
     audit.record(session, actor=actor, action="setting.change", reason=key)
-    session.info.pop("settings", None)
+    session.flush()
+    forget()
     return value
 
 

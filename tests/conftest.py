@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
-from smsline import create_app
+from smsline import create_app, settings
 from smsline.config import Config
 from smsline.migrate import upgrade
 from smsline.models import Base
@@ -59,6 +59,7 @@ def database_engine(database_url: str):  # noqa: ANN201
 @pytest.fixture
 def config(database_url: str, database_engine, tmp_path: Path) -> Config:  # noqa: ANN001
     _empty_tables(database_engine)
+    settings.forget()
     return Config(
         mode="production",
         database_url=database_url,

@@ -1,0 +1,118 @@
+"""Flow files to database versions. `sync` loads each file of `flows/` as a new version when its text
+changed (and only then); `load` gives the engine a published version. A version never changes once
+written, so parsed flows are cached by the hash of their text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from smsline import audit
+from smsline.engine import format as flow_format
+from smsline.engine import validate
+from smsline.models import FlowVersion
+
+FLOWS = Path(__file__).resolve().parent.parent / "flows"
+
+_cache: dict[str, flow_format.Flow] = {}  # by source hash: a version's text never changes
+
+
+class UnknownFlow(LookupError):
+    """No published version of that flow."""
+
+
+@dataclass(frozen=True)
+class Synced:
+    name: str
+    version: int
+    changed: bool
+
+
+def sync(session: Session, folder: Path = FLOWS, actor: str = "sync") -> list[Synced]:
+    """Publish every changed flow file in `folder`; raises FlowError (naming the file) if one is
+    broken, before anything is written. The caller commits."""
+    files = sorted(folder.glob("*.yaml"))
+    parsed = [(path, path.read_text(encoding="utf-8")) for path in files]
+    flows = [(text, validate.load_text(text, source=str(path))) for path, text in parsed]
+    return [publish(session, text, flow, actor) for text, flow in flows]
+
+
+def publish(
+    session: Session,
+    text: str,
+    flow: flow_format.Flow | None = None,
+    actor: str = "sync",
+    expected_version: int | None = None,
+) -> Synced:
+    """Store `text` as the next version of its flow unless it equals the latest one. With
+    `expected_version`, refuse (ValueError) if someone else published meanwhile."""
+    flow = flow or validate.load_text(text, source="<editor>")
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    latest = latest_row(session, flow.name)
+    if expected_version is not None and (latest.version if latest else 0) != expected_version:
+        raise ValueError(f"{flow.name} was published by someone else meanwhile")
+    if latest is not None and latest.source_hash == digest:
+        return Synced(flow.name, latest.version, changed=False)
+    version = (latest.version if latest else 0) + 1
+    row = FlowVersion(
+        name=flow.name,
+        version=version,
+        source_text=text,
+        definition_json=json.dumps(validate.parse_text(text, source=flow.source)),
+        source_hash=digest,
+        published_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="flow.publish",
+        subject_type="flow_version",
+        subject_id=row.id,
+        reason=f"{flow.name} v{version}",
+    )
+    return Synced(flow.name, version, changed=True)
+
+
+def latest_row(session: Session, name: str) -> FlowVersion | None:
+    return session.scalar(
+        select(FlowVersion)
+        .where(FlowVersion.name == name)
+        .order_by(FlowVersion.version.desc())
+        .limit(1)
+    )
+
+
+def latest_version(session: Session, name: str) -> int | None:
+    return session.scalar(select(func.max(FlowVersion.version)).where(FlowVersion.name == name))
+
+
+def load(session: Session, name: str, version: int | None = None) -> tuple[flow_format.Flow, int]:
+    """A published flow and its version (the latest unless `version` is given)."""
+    if version is None:
+        version = latest_version(session, name)
+        if version is None:
+            raise UnknownFlow(f"no published version of flow {name!r}: run `smsline flows sync`")
+    digest = session.scalar(
+        select(FlowVersion.source_hash).where(
+            FlowVersion.name == name, FlowVersion.version == version
+        )
+    )
+    if digest is None:
+        raise UnknownFlow(f"flow {name!r} has no version {version}")
+    cached = _cache.get(digest)
+    if cached is None:
+        definition = session.scalar(
+            select(FlowVersion.definition_json).where(
+                FlowVersion.name == name, FlowVersion.version == version
+            )
+        )
+        cached = flow_format.load(json.loads(definition), source=f"{name} v{version}")
+        _cache[digest] = cached
+    return cached, version
