@@ -39,7 +39,9 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping (a round trip on every checkout): a connection that died with a database restart
+    # is invalidated on its first error and the webhook runs again on a fresh one (inbound.receive).
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from smsline import audit, crypto, outbox, settings, twiml
@@ -65,6 +65,12 @@ def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -
             if attempt == attempts:
                 raise
             log.info("inbound %s: concurrent insert, trying again", message.message_sid)
+        except DBAPIError as error:  # after IntegrityError, which is one too
+            # The database restarted: the pool handed out a dead connection, now invalidated.
+            if not error.connection_invalidated or attempt == attempts:
+                raise
+            session.rollback()
+            log.warning("inbound %s: database connection lost, trying again", message.message_sid)
     raise AssertionError("unreachable")
 
 

@@ -110,4 +110,9 @@ def test_twiml_reply_gets_its_final_status(twilio_post, session) -> None:  # noq
     twilio_post(url, {"MessageSid": "SMreply", "MessageStatus": "delivered"})
     found = status_of(session, reply)
     assert found.status == "delivered" and found.twilio_sid == "SMreply"
-    assert twilio_post("/twilio/status?r=SMx.y", {"MessageSid": "S", "MessageStatus": "sent"}).status_code == 400
+    assert (
+        twilio_post(
+            "/twilio/status?r=SMx.y", {"MessageSid": "S", "MessageStatus": "sent"}
+        ).status_code
+        == 400
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -194,3 +195,27 @@ def test_concurrent_first_texts_from_one_new_number_are_both_kept(app, session) 
     assert results == [200] * 4
     assert count(session, InboundMessage) == 4
     assert count(session, Member) == 1
+
+
+def test_webhook_survives_a_database_restart(app, twilio_post, line, session) -> None:  # noqa: ANN001
+    """A pooled connection killed by a PostgreSQL restart costs a retry, not the text."""
+    if line.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): SQLite has no server to restart")
+    from sqlalchemy import create_engine, text
+
+    sender = phone()
+    assert twilio_post("/twilio/sms", sms_form("first", sender)).status_code == 200
+    killer = create_engine(line.config.database_url)
+    with killer.begin() as connection:
+        killed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    killer.dispose()
+    assert killed >= 1
+    response = twilio_post("/twilio/sms", sms_form("second", sender))
+    assert response.status_code == 200 and b"<Message" in response.data
+    session.close()
+    assert count(session, InboundMessage) == 2

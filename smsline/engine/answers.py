@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from smsline.engine.format import Wait
+from smsline.engine.format import Option, Wait
 
 MAX_REPLY = 200  # longer replies are never a choice, number, time, ZIP or language
 
@@ -31,10 +31,12 @@ NUMBER_WORDS = {
 COUNT_WORDS = {word: n for word, n in NUMBER_WORDS.items() if n <= 10}
 
 YES = frozenset(
-    "y yes yeah yea yep yup ya ok okay k sure of course 1 si claro vale dale por supuesto "
-    "bueno si claro".split()
-) | {"of course", "por supuesto", "yes i do", "i do", "si quiero"}
-NO = frozenset("n no nope nah 2 not now nunca".split()) | {"not now", "ahora no", "no thanks"}
+    {"y", "yes", "yeah", "yea", "yep", "yup", "ya", "ok", "okay", "k", "sure", "of course",
+     "yes i do", "i do", "1", "si", "claro", "vale", "dale", "bueno", "por supuesto", "si quiero"}
+)  # fmt: skip
+NO = frozenset(
+    {"n", "no", "nope", "nah", "not now", "no thanks", "2", "ahora no", "no quiero"}
+)  # fmt: skip
 
 ENGLISH = frozenset({"1", "en", "english", "ingles", "in english", "en ingles"})
 SPANISH = frozenset({"2", "es", "spanish", "espanol", "castellano", "in spanish", "en espanol"})
@@ -93,6 +95,11 @@ def parse(wait: Wait, text: str, language: str) -> Answer:
     if reader is None:
         return Answer(False, reason="no_match")
     return reader(wait, text, language)
+
+
+def accepts_zero(wait: Wait) -> bool:
+    """Whether 0 is itself an answer (a number from 0 to 10); if not, 0 on a call is crisis help."""
+    return wait.answer == "number" and wait.min is not None and wait.min <= 0 <= (wait.max or 0)
 
 
 def normalise(text: str) -> str:
@@ -156,7 +163,7 @@ def _languages_first(wait: Wait, language: str) -> list[str]:
     return [language, *sorted(others - {language})]
 
 
-def _option_words(option: Wait | Any, language: str) -> set[str]:
+def _option_words(option: Option, language: str) -> set[str]:
     """What names an option in a language: its value, its label and its words, normalised."""
     words = {normalise(option.value)}
     if language in option.label:
@@ -255,14 +262,13 @@ def read_time(text: str) -> str | None:
         return "00:00"
     hour = minute = None
     suffix = ""
-    match = TIME_DIGITS.match(form)
-    if match:
-        hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), match.group(3) or ""
-        if form.strip() == "0":
-            return None
-    elif match := TIME_COMPACT.match(form):
+    if form == "0":
+        return None  # a bare 0 is not a time (and on a call it asks for crisis help)
+    if match := TIME_COMPACT.match(form):
         number, suffix = int(match.group(1)), match.group(2) or ""
         hour, minute = divmod(number, 100)
+    elif match := TIME_DIGITS.match(form):
+        hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), match.group(3) or ""
     else:
         hour, minute, suffix = _time_words(form)
     if hour is None or minute is None:
@@ -276,7 +282,9 @@ def _time_form(text: str) -> str:
     form = "".join(char for char in form if not unicodedata.combining(char))
     form = re.sub(r"[^\w:.\s]", " ", form)
     form = re.sub(r"\b([ap])\.\s*m\b\.?", r"\1m", form)  # a.m. / p.m.
-    form = " ".join(form.replace("o clock", "").replace("oclock", "").replace("en punto", "").split())
+    form = " ".join(
+        form.replace("o clock", "").replace("oclock", "").replace("en punto", "").split()
+    )
     form = form.rstrip(".")
     for lead in ("around ", "about ", "at ", "a las ", "a la ", "como a las ", "tipo "):
         if form.startswith(lead):
@@ -320,6 +328,80 @@ def _clock(hour: int, minute: int, suffix: str) -> str | None:
     elif hour > 23:
         return None
     return f"{hour:02d}:{minute:02d}"
+
+
+def reprompt(
+    wait: Wait,
+    language: str,
+    reason: str | None = None,
+    channel: str = "sms",
+    default_language: str = "en",
+) -> str:
+    """A short, friendly line saying what would fit, in `language` (English if we have none).
+
+    On a call, a menu's re-prompt is only "Sorry, I didn't catch that.": the options are read
+    again with the gather (see voice.py).
+    """
+    words = REPROMPTS.get(language, REPROMPTS["en"])
+    kind = wait.answer
+    if reason in ("too_long", "unknown_zip"):
+        key = reason
+    elif channel == "voice":
+        key = f"{kind}_voice" if f"{kind}_voice" in words else "voice"
+    else:
+        key = kind
+    if key == "choice":
+        choices = ", ".join(
+            words["choice_item"].format(
+                digit=option.digit, label=_label(option, language, default_language)
+            )
+            for option in wait.options
+        )
+        return words["choice"].format(choices=choices)
+    return words[key].format(min=wait.min, max=wait.max, max_length=wait.max_length)
+
+
+def _label(option: Option, language: str, default_language: str) -> str:
+    """An option's label in the language, else the default language, else its value."""
+    return option.label.get(language) or option.label.get(default_language) or option.value
+
+
+REPROMPTS = {
+    "en": {
+        "number": "Please reply with a number from {min} to {max}.",
+        "number_voice": "Please say or press a number from {min} to {max}.",
+        "choice": "Reply {choices}.",
+        "choice_item": "{digit} for {label}",
+        "yesno": "Please reply YES or NO.",
+        "text": "Please reply with a few words.",
+        "too_long": "Please keep it under {max_length} characters.",
+        "time": "Please reply with a time, like 9am or 7:30pm.",
+        "time_voice": "Please say a time, like nine a m or seven thirty p m.",
+        "zip": "Please reply with your 5-digit ZIP code.",
+        "zip_voice": "Please enter your 5 digit ZIP code on the keypad.",
+        "unknown_zip": "I couldn't find that ZIP code. Please reply with your 5-digit ZIP code.",
+        "language": "Reply 1 for English. Responde 2 para español.",
+        "language_voice": "Press 1 for English. Marque 2 para español.",
+        "voice": "Sorry, I didn't catch that.",
+    },
+    "es": {
+        "number": "Responde con un número del {min} al {max}.",
+        "number_voice": "Di o marca un número del {min} al {max}.",
+        "choice": "Responde {choices}.",
+        "choice_item": "{digit} para {label}",
+        "yesno": "Responde SÍ o NO.",
+        "text": "Responde con unas palabras.",
+        "too_long": "Escribe menos de {max_length} caracteres, por favor.",
+        "time": "Responde con una hora, por ejemplo 9am o 7:30pm.",
+        "time_voice": "Di una hora, por ejemplo nueve de la mañana.",
+        "zip": "Responde con tu código postal de 5 dígitos.",
+        "zip_voice": "Marca tu código postal de 5 dígitos en el teclado.",
+        "unknown_zip": "No encontré ese código postal. Responde con tu código postal de 5 dígitos.",
+        "language": "Reply 1 for English. Responde 2 para español.",
+        "language_voice": "Press 1 for English. Marque 2 para español.",
+        "voice": "Perdón, no te entendí.",
+    },
+}
 
 
 READERS = {

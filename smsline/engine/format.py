@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from smsline.engine.problems import LineMap, Path, Problem, Problems
 
@@ -47,7 +47,15 @@ CONTEXT_NAMES = frozenset({"language", "discreet", "channel", "nickname"})
 TEXT_NAMES = frozenset({"nickname", "program", "today"})
 RESERVED_NAMES = CONTEXT_NAMES | TEXT_NAMES | {"true", "false", "none"}
 
-FLOW_FIELDS = ("flow", "format", "default_language", "languages", "expires_after", "start", "states")
+FLOW_FIELDS = (
+    "flow",
+    "format",
+    "default_language",
+    "languages",
+    "expires_after",
+    "start",
+    "states",
+)
 STATE_FIELDS = ("say", "discreet", "actions", "wait", "routes")
 WAIT_FIELDS = ("answer", "save", "timeout", "on_timeout", "tries", "retry")
 KIND_FIELDS = {"choice": ("options",), "number": ("min", "max"), "text": ("max_length",)}
@@ -256,7 +264,9 @@ def _languages(data: Mapping[str, Any], problems: Problems) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _duration(data: Mapping[str, Any], key: str, path: Path, problems: Problems) -> timedelta | None:
+def _duration(
+    data: Mapping[str, Any], key: str, path: Path, problems: Problems
+) -> timedelta | None:
     """Read an optional duration field."""
     if key not in data:
         return None
@@ -270,7 +280,9 @@ def _duration(data: Mapping[str, Any], key: str, path: Path, problems: Problems)
 def _texts(value: Any, path: Path, problems: Problems) -> dict[str, str]:
     """A mapping of language code to non-empty text."""
     if not isinstance(value, Mapping):
-        problems.error(path, "must be a mapping of language to text, like {en: ..., es: ...}", value)
+        problems.error(
+            path, "must be a mapping of language to text, like {en: ..., es: ...}", value
+        )
         return {}
     texts: dict[str, str] = {}
     for language, text in value.items():
@@ -315,7 +327,7 @@ def _actions(raw: Any, path: Path, problems: Problems) -> tuple[ActionCall, ...]
         if isinstance(item, str):
             calls.append(ActionCall(item, {}))
         elif isinstance(item, Mapping) and len(item) == 1:
-            (name, params), = item.items()
+            ((name, params),) = item.items()
             if params is None:
                 params = {}
             if not isinstance(name, str) or not isinstance(params, Mapping):
@@ -467,7 +479,9 @@ def _options(raw: Any, path: Path, problems: Problems) -> tuple[Option, ...]:
         label = _texts(item["label"], (*here, "label"), problems) if "label" in item else {}
         words = _words(item.get("words"), (*here, "words"), problems)
         if isinstance(value, str) and isinstance(digit, int) and label:
-            options.append(Option(value, digit, label, words, goto if isinstance(goto, str) else None))
+            options.append(
+                Option(value, digit, label, words, goto if isinstance(goto, str) else None)
+            )
     return tuple(options)
 
 

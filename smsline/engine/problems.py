@@ -107,7 +107,13 @@ class Problems:
             state, rest = path[1], path[2:]
         shown = None if value is _MISSING else show(value)
         problem = Problem(
-            self.source, self.line(path), state, field_name(rest), shown, message, severity  # type: ignore[arg-type]
+            self.source,
+            self.line(path),
+            state,
+            field_name(rest),
+            shown,
+            message,
+            severity,  # type: ignore[arg-type]
         )
         self.items.append(problem)
 
