@@ -16,8 +16,8 @@ from sqlalchemy import literal, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from smsline import audit, crypto, outbox, settings, twiml
-from smsline.models import FollowUp, InboundMessage, Member, OptOut, Supporter
+from smsline import audit, coordinators, crypto, outbox, settings, twiml
+from smsline.models import InboundMessage, Member, OptOut, Supporter
 from smsline.rules import compliance, crisis
 from smsline.texts import text
 
@@ -150,7 +150,17 @@ def route(
         language = match.language or language
         key = "overdose_reply" if match.kind == "overdose" else "crisis_reply"
         answer = Answer("crisis", [(settings.get(session, f"{key}_{language}"), "crisis")])
-        page_coordinators(session, record, member, supporter, match.kind, program)
+        session.flush()  # the follow-up names the inbound row
+        coordinators.tell(
+            session,
+            kind="crisis",
+            text_key="crisis_page",
+            member=member,
+            supporter=supporter,
+            inbound_id=record.id,
+            from_number=record.to_number,
+            details={"kind": match.kind},
+        )
         return _with_media_notice(session, answer, message, member, supporter, language)
 
     # 2. Compliance.
@@ -235,54 +245,3 @@ def _change_opt_out(session: Session, record: InboundMessage, action: str, sourc
             reason=source,
         )
     return changed
-
-
-def page_coordinators(
-    session: Session,
-    record: InboundMessage,
-    member: Member | None,
-    supporter: Supporter | None,
-    kind: str,
-    program: str,
-) -> int:
-    """Text every active coordinator at once (quiet hours do not apply), open a follow-up, audit."""
-    session.flush()  # the follow-up names the inbound row
-    followup = FollowUp(
-        kind="crisis", member_id=member.id if member else None, inbound_id=record.id
-    )
-    session.add(followup)
-    session.flush()
-    if member is not None:
-        who = member.nickname or f"#{member.id}"
-    else:
-        who = f"supporter {supporter.name}" if supporter else "unknown"
-    coordinators = session.scalars(
-        select(Supporter).where(Supporter.is_coordinator.is_(True), Supporter.active.is_(True))
-    ).all()
-    paged = 0
-    for coordinator in coordinators:
-        if supporter is not None and coordinator.id == supporter.id:
-            continue
-        body = text(
-            "crisis_page", coordinator.language, program=program, who=who, followup=followup.id
-        )
-        outbox.write(
-            session,
-            to=coordinator.phone,
-            body=body,
-            kind="page",
-            supporter_id=coordinator.id,
-            from_number=record.to_number,
-        )
-        paged += 1
-    audit.record(
-        session,
-        actor="line",
-        action="crisis.page",
-        subject_type="followup",
-        subject_id=followup.id,
-        details={"coordinators_paged": paged, "kind": kind},
-    )
-    if not paged:
-        log.error("crisis follow-up %s: no active coordinator to page", followup.id)
-    return paged
