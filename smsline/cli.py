@@ -67,6 +67,48 @@ def db_upgrade(revision: str) -> None:
 
 
 @main.group()
+def flows() -> None:
+    """Conversation flows: check the files, publish them as versions."""
+
+
+@flows.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+def flows_validate(paths: tuple[str, ...]) -> None:
+    """Check flow files (each PATH a file or a folder; none: flows/). Exit 1 on any error."""
+    from smsline import flowstore
+    from smsline.engine import validate
+
+    targets = list(paths) or [str(flowstore.FLOWS)]
+    problems, files = [], 0
+    for target in targets:
+        problems.extend(validate.validate_path(target))
+        files += len(validate.flow_files(target))
+    click.echo(validate.summarise(problems, files))
+    if any(problem.severity == "error" for problem in problems):
+        sys.exit(1)
+
+
+@flows.command("sync")
+def flows_sync() -> None:
+    """Publish each changed file in flows/ as a new version (unchanged files stay as they are)."""
+    from smsline import flowstore
+    from smsline.engine.format import FlowError
+
+    line = _line()
+    with line.sessions() as session:
+        try:
+            synced = flowstore.sync(session)
+        except FlowError as error:
+            raise click.ClickException(
+                "nothing published: " + "; ".join(str(p) for p in error.problems)
+            ) from None
+        session.commit()
+    for item in synced:
+        state = "new version" if item.changed else "unchanged"
+        click.echo(f"{item.name} v{item.version} ({state})")
+
+
+@main.group()
 def numbers() -> None:
     """The line's phone numbers."""
 

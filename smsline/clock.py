@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from smsline import outbox
 from smsline.models import OutboundMessage
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
@@ -32,7 +33,8 @@ BATCH = 500
 
 def sweep(line: Line, now: datetime) -> dict[str, int]:
     """One pass over everything due at `now`; returns counts of what it did."""
-    counts = {"handed_over": 0, "reconciled": 0, "resent": 0}
+    counts = {"handed_over": 0, "reconciled": 0, "resent": 0, "conversations": 0}
+    counts["conversations"] = _move_conversations(line, now)
     with line.sessions() as session:
         stuck = _claim_stuck_sending(session, now)
         session.commit()
@@ -140,3 +142,40 @@ def _reconcile(
         row.status, row.next_attempt_at = "pending", now
         session.commit()
         return "resent"
+
+
+def _move_conversations(line: Line, now: datetime) -> int:
+    """Conversations whose wait timed out or that expired move on: a re-ask goes through the outbox
+    (an automated text: quiet hours apply), an expiry ends quietly. One transaction each."""
+    from smsline import conversations
+    from smsline.engine import run
+    from smsline.models import Conversation, Member
+
+    with line.sessions() as session:
+        due = conversations.due(session, now)
+        session.commit()
+    for conversation_id, kind in due:
+        with line.sessions() as session:
+            conversation = session.scalar(  # locked, and checked again: two clocks move it once
+                _lock(select(Conversation).where(Conversation.id == conversation_id), session)
+            )
+            if conversation is None or not conversations.is_due(conversation, kind, now):
+                continue
+            member = session.get(Member, conversation.member_id)
+            if conversation.channel == "voice":  # the call is over: nothing to say by text
+                conversations.close(conversation, "call ended")
+                line.commit(session)
+                continue
+            outcome = conversations.feed(session, member, conversation, run.Input(kind), now)
+            for body in outcome.texts:
+                outbox.write(
+                    session,
+                    to=member.phone,
+                    body=body,
+                    kind="notice",
+                    member_id=member.id,
+                    timezone=member.timezone,
+                    now=now,
+                )
+            line.commit(session)
+    return len(due)

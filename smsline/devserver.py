@@ -8,7 +8,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from smsline import clock, create_app, migrate
+from smsline import clock, create_app, flowstore, migrate
 from smsline.config import Config
 from smsline.line import Line
 from smsline.phones import DEV_LINE_NUMBER
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def prepare(config: Config) -> None:
-    """Migrate the database and make sure the line has a number to text."""
+    """Migrate the database, publish changed flow files, and make sure the line has a number."""
     from sqlalchemy import select
 
     from smsline.models import LineNumber
@@ -28,7 +28,10 @@ def prepare(config: Config) -> None:
     with line.sessions() as session:
         if session.scalar(select(LineNumber.id).limit(1)) is None:
             session.add(LineNumber(e164=DEV_LINE_NUMBER, purpose="line"))
-            session.commit()
+        for synced in flowstore.sync(session):
+            if synced.changed:
+                log.info("flow %s v%s published", synced.name, synced.version)
+        session.commit()
     line.close()
 
 

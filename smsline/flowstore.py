@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from smsline import audit
 from smsline.engine import format as flow_format
 from smsline.engine import validate
+from smsline.engine.format import FlowError
 from smsline.models import FlowVersion
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
@@ -34,24 +35,31 @@ class Synced:
 
 
 def sync(session: Session, folder: Path = FLOWS, actor: str = "sync") -> list[Synced]:
-    """Publish every changed flow file in `folder`; raises FlowError (naming the file) if one is
-    broken, before anything is written. The caller commits."""
-    files = sorted(folder.glob("*.yaml"))
-    parsed = [(path, path.read_text(encoding="utf-8")) for path in files]
-    flows = [(text, validate.load_text(text, source=str(path))) for path, text in parsed]
-    return [publish(session, text, flow, actor) for text, flow in flows]
+    """Publish every changed flow file in `folder`; raises FlowError (naming file, line, state and
+    field) if any file has an error, before anything is written. The caller commits."""
+    if not validate.flow_files(folder):
+        return []
+    errors = [p for p in validate.validate_path(folder) if p.severity == "error"]
+    if errors:
+        raise FlowError(errors)
+    texts = [path.read_text(encoding="utf-8") for path in validate.flow_files(folder)]
+    return [
+        publish(session, text, actor=actor, source=str(path))
+        for path, text in zip(validate.flow_files(folder), texts, strict=True)
+    ]
 
 
 def publish(
     session: Session,
     text: str,
-    flow: flow_format.Flow | None = None,
     actor: str = "sync",
     expected_version: int | None = None,
+    source: str = "<editor>",
 ) -> Synced:
-    """Store `text` as the next version of its flow unless it equals the latest one. With
-    `expected_version`, refuse (ValueError) if someone else published meanwhile."""
-    flow = flow or validate.load_text(text, source="<editor>")
+    """Store `text` as the next version of its flow unless it equals the latest one. Raises
+    FlowError when the text has an error, and ValueError when `expected_version` is given and
+    someone else published meanwhile."""
+    flow, data = parse(text, source)
     digest = hashlib.sha256(text.encode()).hexdigest()
     latest = latest_row(session, flow.name)
     if expected_version is not None and (latest.version if latest else 0) != expected_version:
@@ -63,7 +71,7 @@ def publish(
         name=flow.name,
         version=version,
         source_text=text,
-        definition_json=json.dumps(validate.parse_text(text, source=flow.source)),
+        definition_json=json.dumps(data),
         source_hash=digest,
         published_by=actor,
     )
@@ -78,6 +86,15 @@ def publish(
         reason=f"{flow.name} v{version}",
     )
     return Synced(flow.name, version, changed=True)
+
+
+def parse(text: str, source: str) -> tuple[flow_format.Flow, dict]:
+    """The flow in `text` and its plain data; FlowError if the validator finds an error."""
+    errors = [p for p in validate.validate_text(text, source) if p.severity == "error"]
+    if errors:
+        raise FlowError(errors)
+    data, _lines = validate.read_yaml(text, source)
+    return flow_format.load(data, source), data
 
 
 def latest_row(session: Session, name: str) -> FlowVersion | None:

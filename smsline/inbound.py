@@ -16,8 +16,18 @@ from sqlalchemy import literal, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from smsline import audit, coordinators, crypto, outbox, settings, twiml
-from smsline.models import InboundMessage, Member, OptOut, Supporter
+from smsline import (
+    audit,
+    conversations,
+    coordinators,
+    crypto,
+    flowstore,
+    keywords,
+    outbox,
+    settings,
+    twiml,
+)
+from smsline.models import InboundMessage, Member, OptOut, Supporter, utcnow
 from smsline.rules import compliance, crisis
 from smsline.texts import text
 
@@ -179,19 +189,38 @@ def route(
     if opted_out:
         return Answer("opted_out")  # recorded; nothing automated goes to an opted-out number
 
-    # 3-6. Role commands, relay, keywords and flows come with their issues; for now a greeting.
+    # 3-4. Role commands, relay and circles come with their issues.
     if supporter is not None:
         answer = Answer(
             "supporter", [(text("supporter_ack", language, name=supporter.name), "reply")]
         )
-    else:
-        if member is None:
-            member = _new_member(session, message, record)
-        answer = Answer(
-            "conversation",
-            [(text("greeting", language, program=program), "reply")] if words else [],
-        )
-    return _with_media_notice(session, answer, message, member, supporter, language)
+        return _with_media_notice(session, answer, message, member, supporter, language)
+    if member is None:
+        member = _new_member(session, message, record)
+    # 5-6. Keywords start their flow from any state; otherwise the waiting flow, or the default.
+    answer = converse(session, member, words) if words else Answer("pictures")
+    return _with_media_notice(session, answer, message, member, supporter, member.language)
+
+
+def converse(session: Session, member: Member, words: str, channel: str = "sms") -> Answer:
+    """Run the member's conversation on their text. A broken or missing flow never leaves a person
+    unanswered: they get the greeting, and the error is logged for the coordinators."""
+    now = utcnow()
+    try:
+        flow_name = keywords.flow_for(words)
+        outcome = None
+        if flow_name is None:
+            outcome = conversations.answer(session, member, words, now, channel)
+            if outcome is None:
+                flow_name = "welcome" if member.status == "new" else "menu"
+        if outcome is None:
+            outcome = conversations.start(session, member, flow_name, now, channel)
+    except flowstore.UnknownFlow as error:
+        log.error("no flow to run: %s", error)
+        program = settings.get(session, "program_name")
+        return Answer("greeting", [(text("greeting", member.language, program=program), "reply")])
+    route = f"flow:{outcome.conversation.flow_name}" if outcome.conversation else "flow"
+    return Answer(route[:20], [(body, "reply") for body in outcome.texts])
 
 
 def _language(words: str, default: str) -> str:

@@ -37,6 +37,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "{program}: {who} puede estar en crisis ahora. Recibió info del 988/911. "
         "Revisa la cola de seguimiento (#{followup}).",
     },
+    "peer_request_page": {
+        "en": "{program}: member {who} would like to talk with a peer. "
+        "Please check the follow-up queue (#{followup}).",
+        "es": "{program}: {who} quiere hablar con un compañero. "
+        "Revisa la cola de seguimiento (#{followup}).",
+    },
+    "flow_notice_page": {
+        "en": "{program}: member {who} could use a kind word from someone. "
+        "Please check the follow-up queue (#{followup}).",
+        "es": "{program}: a {who} le vendría bien una palabra amable. "
+        "Revisa la cola de seguimiento (#{followup}).",
+    },
 }
 
 VOICE_WELCOME = {
@@ -46,6 +58,13 @@ VOICE_WELCOME = {
     "es": "Hola, llamaste a {program}. Por ahora esta línea funciona por mensaje de texto: "
     "escríbenos a este número cuando quieras. Si estás en crisis, cuelga y llama al 9 8 8. "
     "Si alguien puede tener una sobredosis, llama al 9 1 1.",
+}
+
+VOICE_CRISIS = {
+    "en": "If you are in crisis, hang up and call or text 9 8 8 now, any time. If someone may be "
+    "overdosing, call 9 1 1 and give naloxone if you have it. We are letting a peer know.",
+    "es": "Si estás en crisis, cuelga y llama o escribe al 9 8 8 ahora, a cualquier hora. Si alguien "
+    "puede tener una sobredosis, llama al 9 1 1 y dale naloxona si tienes. Avisamos a un compañero.",
 }
 
 

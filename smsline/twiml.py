@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import Gather as TwimlGather
 from twilio.twiml.voice_response import VoiceResponse
+
+from smsline.engine.voice import Gather
 
 
 def messages(replies: list[tuple[str, str | None]]) -> str:
@@ -19,6 +22,34 @@ def messages(replies: list[tuple[str, str | None]]) -> str:
 
 def empty() -> str:
     return str(MessagingResponse())
+
+
+def voice_plan(
+    says: list[tuple[str, str]], gather: Gather | None, hangup: bool, action: str
+) -> str:
+    """A voice answer from the engine's plan: the says inside a <Gather> (so a caller can answer
+    before the end) that posts back to `action`, even when nothing was pressed or said."""
+    response = VoiceResponse()
+    if gather is not None:
+        node = TwimlGather(
+            input=gather.input,
+            action=action,
+            method="POST",
+            timeout=gather.timeout_s,
+            language=gather.language,
+            action_on_empty_result=True,
+            num_digits=gather.num_digits,
+            hints=", ".join(gather.hints) or None,
+        )
+        for words, language in says:
+            node.say(words, language=language)
+        response.append(node)
+        return str(response)
+    for words, language in says:
+        response.say(words, language=language)
+    if hangup:
+        response.hangup()
+    return str(response)
 
 
 def spoken(parts: list[tuple[str, str]]) -> str:

@@ -102,6 +102,7 @@ def test_tick_at_runs_the_sweep_as_of_that_instant(run, session) -> None:  # noq
     assert json.loads(result.output) == {
         "at": "2026-11-25T09:00:00+00:00",
         "handed_over": 0,
+        "conversations": 0,
         "reconciled": 0,
         "resent": 0,
     }

@@ -31,11 +31,13 @@ def test_web_runs_gunicorn_on_the_app_factory() -> None:
 
 
 def test_smsline_commands_in_the_procfile_exist() -> None:
-    for name in ("worker", "release"):
-        words = shlex.split(processes()[name])
-        assert words[0] == "smsline", name
+    commands = [processes()["worker"], *processes()["release"].split("&&")]
+    assert len(commands) == 3  # worker; release: migrations, then the flows
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == "smsline", command
         result = CliRunner().invoke(main, [*words[1:], "--help"])
-        assert result.exit_code == 0, (name, result.output)
+        assert result.exit_code == 0, (command, result.output)
 
 
 def test_clock_runs_rq_cron_with_the_sweep_every_minute() -> None:

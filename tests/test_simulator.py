@@ -72,7 +72,7 @@ def test_hello_gets_the_greeting_and_is_recorded_like_a_real_text(
     program = settings.get(session, "program_name")
     assert response.get_json() == {
         "replies": [text("greeting", "en", program=program)],
-        "route": "conversation",
+        "route": "greeting",
     }
     [received] = rows(session, InboundMessage)
     assert re.fullmatch(r"SMsim[0-9a-f]{32}", received.message_sid)

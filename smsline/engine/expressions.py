@@ -147,7 +147,7 @@ def _parse(expression: str) -> ast.Expression:
     for node in ast.walk(tree):
         if not isinstance(node, ALLOWED_NODES):
             raise ExpressionError(
-                f"'{_describe(node)}' is not allowed in a condition "
+                f"{_describe(node)} is not allowed in a condition "
                 "(use comparisons, and, or, not, in)"
             )
         if isinstance(node, ast.Constant) and not isinstance(
@@ -175,9 +175,9 @@ def _describe(node: ast.AST) -> str:
         ast.Attribute: "attribute access (.)",
         ast.Subscript: "indexing ([])",
         ast.BinOp: "arithmetic",
-        ast.Is: "is",
-        ast.IsNot: "is not",
+        ast.Is: "'is'",
+        ast.IsNot: "'is not'",
         ast.IfExp: "if/else",
         ast.Lambda: "lambda",
     }
-    return names.get(type(node), type(node).__name__)
+    return names.get(type(node), f"'{type(node).__name__}'")

@@ -170,13 +170,27 @@ def parse_duration(text: str) -> timedelta:
 
 def load(data: Mapping[str, Any], source: str = "<flow>", lines: LineMap | None = None) -> Flow:
     """Build a Flow from plain data (parsed YAML or a stored JSON version); raise FlowError."""
+    flow, problems = build(data, source, lines)
+    if flow is None or any(problem.severity == "error" for problem in problems):
+        raise FlowError(problems)
+    return flow
+
+
+def build(
+    data: Mapping[str, Any], source: str = "<flow>", lines: LineMap | None = None
+) -> tuple[Flow | None, list[Problem]]:
+    """Build what can be built of a flow, with its shape problems (for the validator).
+
+    The flow is None only when the data is not a mapping or its format version is unknown;
+    otherwise it holds every part that loaded, so the whole-flow checks can run on it too.
+    """
     problems = Problems(source, lines)
     if not isinstance(data, Mapping):
         problems.error((), "a flow must be a mapping of fields (flow, format, states...)")
-        raise FlowError(problems.items)
+        return None, problems.items
     data = _upgrade(dict(data), problems)
     if problems.items:
-        raise FlowError(problems.items)
+        return None, problems.items
     _fields(data, (), FLOW_FIELDS, FLOW_FIELDS, problems)
 
     name = data.get("flow")
@@ -203,9 +217,7 @@ def load(data: Mapping[str, Any], source: str = "<flow>", lines: LineMap | None 
             if state is not None:
                 states[state.name] = state
 
-    if problems.errors():
-        raise FlowError(problems.items)
-    return Flow(
+    flow = Flow(
         name=name,
         format=data.get("format", current_format()),
         default_language=default_language,
@@ -215,6 +227,7 @@ def load(data: Mapping[str, Any], source: str = "<flow>", lines: LineMap | None 
         states=states,
         source=source,
     )
+    return flow, problems.items
 
 
 def _upgrade(data: dict[str, Any], problems: Problems) -> dict[str, Any]:
@@ -245,7 +258,7 @@ def _fields(
             )
     for key in required:
         if key not in data:
-            problems.error(path, f"missing field '{key}'")
+            problems.error((*path, key), "this field is required but missing")
 
 
 def _languages(data: Mapping[str, Any], problems: Problems) -> tuple[str, ...]:
@@ -379,7 +392,9 @@ def _wait(raw: Any, path: Path, problems: Problems) -> Wait | None:
     kind = raw.get("answer")
     if kind not in ANSWER_KINDS:
         if "answer" not in raw:
-            problems.error(path, f"missing field 'answer' (one of {', '.join(ANSWER_KINDS)})")
+            problems.error(
+                (*path, "answer"), f"this field is required (one of {', '.join(ANSWER_KINDS)})"
+            )
         else:
             problems.error(
                 (*path, "answer"), f"unknown answer kind (one of {', '.join(ANSWER_KINDS)})", kind
@@ -410,7 +425,7 @@ def _wait(raw: Any, path: Path, problems: Problems) -> Wait | None:
     if kind == "number":
         for key in ("min", "max"):
             if key not in raw:
-                problems.error(path, f"a number answer needs '{key}'")
+                problems.error((*path, key), "a number answer needs min and max")
         low = _whole(raw, "min", path, problems, None)
         high = _whole(raw, "max", path, problems, None)
         if low is not None and high is not None and low > high:
@@ -456,7 +471,7 @@ def _whole(
 def _options(raw: Any, path: Path, problems: Problems) -> tuple[Option, ...]:
     """The options of a choice: each a value, a keypad digit 1-9 and a label per language."""
     if not (isinstance(raw, list) and raw):
-        problems.error(path[:-1], "a choice answer needs a list of options", raw)
+        problems.error(path, "a choice answer needs a list of options", raw)
         return ()
     options = []
     for index, item in enumerate(raw):

@@ -122,6 +122,3 @@ class Problems:
 
     def warning(self, path: Path, message: str, value: object = _MISSING) -> None:
         self.add(path, message, value, "warning")
-
-    def errors(self) -> list[Problem]:
-        return [problem for problem in self.items if problem.severity == "error"]

@@ -22,7 +22,7 @@ from smsline import segments
 from smsline.engine import expressions
 from smsline.engine.actions import ACTIONS, ENDING_ACTIONS, param_problems
 from smsline.engine.answers import normalise
-from smsline.engine.format import CONTEXT_NAMES, TEXT_NAMES, Flow, FlowError, State, load
+from smsline.engine.format import CONTEXT_NAMES, TEXT_NAMES, Flow, FlowError, State, build
 from smsline.engine.problems import LineMap, Path, Problem, Problems
 from smsline.engine.text import render, variables
 
@@ -48,7 +48,7 @@ def read_yaml(text: str, source: str = "<flow>") -> tuple[Any, dict[Path, int]]:
         raise FlowError([problem]) from None
     except YAMLError as error:
         raise FlowError([_file_problem(source, f"YAML syntax error: {error}")]) from None
-    lines: dict[Path, int] = {}
+    lines: dict[Path, int] = {(): 1}
     counter = [0]
     data = _plain(document, (), lines, counter)
     if counter[0] > MAX_NODES:
@@ -171,16 +171,15 @@ def _read_file(path: FilePath) -> tuple[Flow | None, LineMap, list[Problem]]:
 
 
 def _read(text: str, source: str) -> tuple[Flow | None, LineMap, list[Problem]]:
-    """Parse, load and check one flow: shape problems first, whole-flow checks once it loads."""
+    """Parse, build and check one flow; the flow is returned even when it has problems."""
     try:
         data, lines = read_yaml(text, source)
     except FlowError as error:
         return None, {}, error.problems
-    try:
-        flow = load(data, source, lines)
-    except FlowError as error:
-        return None, lines, _ordered(error.problems)
-    return flow, lines, _ordered(check(flow, lines))
+    flow, problems = build(data, source, lines)
+    if flow is None:
+        return None, lines, problems
+    return flow, lines, _ordered([*problems, *check(flow, lines)])
 
 
 def _ordered(problems: Iterable[Problem]) -> list[Problem]:
@@ -221,7 +220,7 @@ def _targets(state: State) -> list[tuple[Path, str]]:
 
 
 def _check_references(flow: Flow, problems: Problems) -> None:
-    if flow.start not in flow.states:
+    if isinstance(flow.start, str) and flow.start not in flow.states:
         problems.error(("start",), "there is no state of this name", flow.start)
     for state in flow.states.values():
         for path, target in _targets(state):
@@ -230,6 +229,8 @@ def _check_references(flow: Flow, problems: Problems) -> None:
 
 
 def _check_reachable(flow: Flow, problems: Problems) -> None:
+    if flow.start not in flow.states:
+        return  # reported already: every state would look unreached
     reached, waiting = set(), [flow.start]
     while waiting:
         name = waiting.pop()
@@ -243,42 +244,40 @@ def _check_reachable(flow: Flow, problems: Problems) -> None:
 
 
 def _check_loops(flow: Flow, problems: Problems) -> None:
-    """Routes that can go round and round without ever waiting for an answer."""
+    """States whose routes can go round and round without ever waiting for an answer."""
 
-    def passes_through(state: State) -> bool:
-        ends = any(action.name in ENDING_ACTIONS for action in state.actions)
-        return state.wait is None and not ends
+    def passes_through(name: str) -> bool:
+        state = flow.states.get(name)
+        return (
+            state is not None
+            and state.wait is None
+            and not any(action.name in ENDING_ACTIONS for action in state.actions)
+        )
 
+    def onward(name: str) -> set[str]:
+        """The pass-through states reached from `name` by routes alone."""
+        seen: set[str] = set()
+        waiting = [route.goto for route in flow.states[name].routes]
+        while waiting:
+            target = waiting.pop()
+            if target not in seen and passes_through(target):
+                seen.add(target)
+                waiting.extend(route.goto for route in flow.states[target].routes)
+        return seen
+
+    reach = {name: onward(name) for name in flow.states if passes_through(name)}
     reported: set[frozenset[str]] = set()
-    for first in flow.states.values():
-        if not passes_through(first):
+    for name, reached in reach.items():
+        if name not in reached:
             continue
-        trail = [first.name]
-        stack = [(first.name, [route.goto for route in first.routes])]
-        while stack:
-            name, next_names = stack[-1]
-            if not next_names:
-                stack.pop()
-                trail.pop()
-                continue
-            target = next_names.pop()
-            state = flow.states.get(target)
-            if state is None or not passes_through(state):
-                continue
-            if target == first.name:
-                cycle = frozenset(trail)
-                if cycle not in reported:
-                    reported.add(cycle)
-                    problems.error(
-                        ("states", first.name, "routes"),
-                        "these routes can loop without waiting for an answer: "
-                        + " → ".join([*trail, first.name]),
-                    )
-                continue
-            if target in trail or target < first.name:
-                continue  # each loop is found from its first state in name order
-            trail.append(target)
-            stack.append((target, [route.goto for route in state.routes]))
+        loop = frozenset({name} | {other for other in reached if name in reach[other]})
+        if loop not in reported:
+            reported.add(loop)
+            members = ", ".join(other for other in flow.states if other in loop)
+            problems.error(
+                ("states", name, "routes"),
+                f"these states can route to each other without waiting for an answer: {members}",
+            )
 
 
 def _check_texts(flow: Flow, state: State, saved: set[str], problems: Problems) -> None:
@@ -291,13 +290,13 @@ def _check_texts(flow: Flow, state: State, saved: set[str], problems: Problems) 
             for language in flow.languages:
                 if language not in option.label:
                     path = (*here, "wait", "options", index, "label", language)
-                    problems.error(path, f"no '{language}' label for this option", None)
+                    problems.error(path, f"no '{language}' label for this option")
     for path, texts in messages:
         if not texts:
             continue
         for language in flow.languages:
             if language not in texts:
-                problems.error((*path, language), f"no '{language}' translation", None)
+                problems.error((*path, language), f"no '{language}' translation")
         for language, text in texts.items():
             _check_variables((*path, language), text, saved, problems)
             _check_length((*path, language), language, text, problems)
@@ -321,9 +320,7 @@ def _check_length(path: Path, language: str, text: str, problems: Problems) -> N
         problems.error(path, f"the text is {described}; {MAX_SEGMENTS} at most", text)
     elif size.segments > SEGMENT_WARNING.get(language, 1):
         limit = SEGMENT_WARNING.get(language, 1)
-        problems.warning(
-            path, f"the text is {described}; aim for {limit} in '{language}'", text
-        )
+        problems.warning(path, f"the text is {described}; aim for {limit} in '{language}'", text)
 
 
 def _check_choice(flow: Flow, state: State, problems: Problems) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smsline.engine.format import Flow, Wait
 from smsline.engine.answers import accepts_zero
+from smsline.engine.format import Flow, Wait
 from smsline.engine.run import Ask, Context, Ended, Say, Step
 
 LANGUAGE_TAGS = {"en": "en-US", "es": "es-US"}
@@ -119,9 +119,7 @@ def _gather(wait: Wait, language: str, default_language: str) -> Gather:
         )
     elif wait.answer in ("yesno", "language"):
         num_digits = 1
-        hints = (
-            (words["yes"], words["no"]) if wait.answer == "yesno" else ("English", "español")
-        )
+        hints = (words["yes"], words["no"]) if wait.answer == "yesno" else ("English", "español")
     elif wait.answer == "zip":
         num_digits = 5
     elif wait.answer == "number" and wait.min is not None and wait.max is not None:

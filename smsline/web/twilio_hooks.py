@@ -7,8 +7,7 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from smsline import db, inbound, outbox, phones, settings, twiml
-from smsline.texts import VOICE_WELCOME
+from smsline import calls, db, inbound, outbox, phones
 from smsline.web import signatures
 
 log = logging.getLogger(__name__)
@@ -98,12 +97,28 @@ def status() -> tuple[str, int]:
 
 @bp.post("/voice")
 def voice() -> Response:
-    program = settings.get(db.get_session(), "program_name")
-    return _xml(
-        twiml.spoken(
-            [
-                (VOICE_WELCOME["en"].format(program=program), "en-US"),
-                (VOICE_WELCOME["es"].format(program=program), "es-US"),
-            ]
-        )
+    """A call: the voice menu (the `menu` flow, spoken), or the spoken welcome for a caller we
+    cannot identify."""
+    try:
+        caller = phones.normalise(request.form.get("From", ""))
+    except phones.InvalidPhone:
+        caller = None  # anonymous or withheld: they still hear how to reach us and 988
+    to = request.form.get("To", "")
+    return _xml(calls.answer_call(_line(), db.get_session(), caller, to))
+
+
+@bp.post("/voice/answer")
+def voice_answer() -> Response:
+    """What a caller pressed or said at a <Gather>."""
+    try:
+        caller = phones.normalise(request.form.get("From", ""))
+        conversation_id = int(request.args["c"])
+    except (phones.InvalidPhone, KeyError, ValueError):
+        abort(400, "From must be a phone number and c a conversation number")
+    heard = request.form.get("Digits") or request.form.get("SpeechResult") or ""
+    answer = calls.continue_call(
+        _line(), db.get_session(), caller, request.form.get("To", ""), conversation_id, heard[:200]
     )
+    if answer is None:
+        abort(403, "that conversation is not this caller's")
+    return _xml(answer)

@@ -1,0 +1,190 @@
+"""Conversations: run the pure engine for a member and apply its effects in the caller's
+transaction. The engine decides; this module records the position, schedules the wait timeout and
+the expiry, and carries out actions through `flow_actions`. A conversation keeps the flow version it
+started on."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from smsline import flow_actions, flowstore, settings
+from smsline.engine import run
+from smsline.engine.format import Flow
+from smsline.models import Conversation, Member
+
+MAX_CHAINED_FLOWS = 3  # start_flow may hand over to another flow, a few times at most
+
+
+@dataclass
+class Outcome:
+    """What the member hears: texts (SMS) or the voice plan of the last step, and the conversation."""
+
+    texts: list[str] = field(default_factory=list)
+    steps: list[tuple[Flow, run.Step, run.Context]] = field(default_factory=list)
+    conversation: Conversation | None = None
+
+
+def context_for(session: Session, member: Member, channel: str, now: datetime) -> run.Context:
+    try:
+        today = now.astimezone(ZoneInfo(member.timezone)).date()
+    except (KeyError, ValueError):
+        today = now.date()
+    return run.Context(
+        language=member.language,
+        discreet=member.discreet,
+        channel=channel,
+        nickname=member.nickname,
+        program=settings.get(session, "program_name"),
+        today=today,
+    )
+
+
+def active(session: Session, member: Member) -> Conversation | None:
+    return session.scalar(
+        select(Conversation)
+        .where(Conversation.member_id == member.id, Conversation.status == "active")
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+def start(
+    session: Session,
+    member: Member,
+    flow_name: str,
+    now: datetime,
+    channel: str = "sms",
+    outcome: Outcome | None = None,
+) -> Outcome:
+    """Start `flow_name` (its latest version), ending the member's waiting conversation if any."""
+    outcome = outcome or Outcome()
+    current = active(session, member)
+    if current is not None:
+        close(current, "interrupted")
+    flow, version = flowstore.load(session, flow_name)
+    conversation = Conversation(
+        member_id=member.id,
+        flow_name=flow.name,
+        flow_version=version,
+        state=flow.start,
+        channel=channel,
+    )
+    session.add(conversation)
+    context = context_for(session, member, channel, now)
+    return _apply(
+        session, member, conversation, flow, run.start(flow, context), context, now, outcome
+    )
+
+
+def answer(
+    session: Session, member: Member, text: str, now: datetime, channel: str = "sms"
+) -> Outcome | None:
+    """Give the member's text to their waiting conversation; None when nothing waits."""
+    conversation = active(session, member)
+    if conversation is None:
+        return None
+    if conversation.expires_at is not None and conversation.expires_at <= now:
+        expire(session, member, conversation, now)
+        return None
+    return feed(session, member, conversation, run.Input("text", text), now, channel)
+
+
+def feed(
+    session: Session,
+    member: Member,
+    conversation: Conversation,
+    event: run.Input,
+    now: datetime,
+    channel: str | None = None,
+) -> Outcome:
+    """Move a conversation on by one input (text, timeout or expiry) on the version it started on."""
+    flow, _ = flowstore.load(session, conversation.flow_name, conversation.flow_version)
+    context = context_for(session, member, channel or conversation.channel, now)
+    position = run.Position(
+        state=conversation.state,
+        answers=json.loads(conversation.answers_enc or "{}"),
+        tries=conversation.tries,
+        timed_out=conversation.timed_out,
+    )
+    step = run.step(flow, position, event, context)
+    return _apply(session, member, conversation, flow, step, context, now, Outcome())
+
+
+def expire(session: Session, member: Member, conversation: Conversation, now: datetime) -> None:
+    feed(session, member, conversation, run.Input("expire"), now)
+
+
+def _apply(
+    session: Session,
+    member: Member,
+    conversation: Conversation,
+    flow: Flow,
+    step: run.Step,
+    context: run.Context,
+    now: datetime,
+    outcome: Outcome,
+) -> Outcome:
+    outcome.steps.append((flow, step, context))
+    outcome.conversation = conversation
+    next_flow = None
+    for effect in step.effects:
+        if isinstance(effect, run.Say):
+            outcome.texts.append(effect.text)
+        elif isinstance(effect, run.Act):
+            result = flow_actions.apply(session, member, conversation, flow, effect, context, now)
+            next_flow = result or next_flow
+        elif isinstance(effect, run.CrisisOptions):
+            outcome.texts.append(settings.get(session, f"crisis_reply_{context.language}"))
+        elif isinstance(effect, run.Ended):
+            close(conversation, effect.reason)
+    if step.position is not None:
+        conversation.state = step.position.state
+        conversation.answers_enc = json.dumps(step.position.answers)
+        conversation.tries = step.position.tries
+        conversation.timed_out = step.position.timed_out
+        conversation.wait_timeout_at = now + step.timeout if step.timeout else None
+        conversation.expires_at = now + flow.expires_after
+    if next_flow and len(outcome.steps) < MAX_CHAINED_FLOWS:
+        session.flush()
+        return start(session, member, next_flow, now, conversation.channel, outcome)
+    return outcome
+
+
+def close(conversation: Conversation, reason: str) -> None:
+    """End a conversation (no more timeouts or expiry for it)."""
+    conversation.status = "ended"
+    conversation.ended_reason = reason[:20]
+    conversation.wait_timeout_at = None
+    conversation.expires_at = None
+
+
+def due(session: Session, now: datetime, limit: int = 500) -> list[tuple[int, str]]:
+    """Conversations whose wait timed out or that expired: (id, "timeout" | "expire")."""
+    expired = session.scalars(
+        select(Conversation.id)
+        .where(Conversation.status == "active", Conversation.expires_at <= now)
+        .limit(limit)
+    ).all()
+    timed_out = session.scalars(
+        select(Conversation.id)
+        .where(Conversation.status == "active", Conversation.wait_timeout_at <= now)
+        .limit(limit)
+    ).all()
+    found = {conversation_id: "expire" for conversation_id in expired}
+    for conversation_id in timed_out:
+        found.setdefault(conversation_id, "timeout")
+    return sorted(found.items())
+
+
+def is_due(conversation: Conversation, kind: str, now: datetime) -> bool:
+    """Whether a conversation still waits for this timeout or expiry at `now`."""
+    if conversation.status != "active":
+        return False
+    at = conversation.expires_at if kind == "expire" else conversation.wait_timeout_at
+    return at is not None and at <= now

@@ -1,0 +1,195 @@
+"""What flow actions do to the world: the edge-side half of the engine's action registry
+(`engine/actions.py` checks names and parameters; here each name gets its handler). An action
+whose feature has not landed yet is recorded in the audit log as an effect, never dropped."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from smsline import audit, coordinators
+from smsline.engine import run
+from smsline.engine.format import Flow
+from smsline.engine.text import render
+from smsline.models import CheckinRecord, Consent, Conversation, Member
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Member, Conversation, Flow, dict, run.Context, datetime], str | None]
+HANDLERS: dict[str, Handler] = {}
+MEMBER_FIELDS = ("nickname", "timezone", "zip")
+
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        HANDLERS[name] = function
+        return function
+
+    return register
+
+
+def apply(
+    session: Session,
+    member: Member,
+    conversation: Conversation,
+    flow: Flow,
+    act: run.Act,
+    context: run.Context,
+    now: datetime,
+) -> str | None:
+    """Carry out one action; returns the name of a flow to start next, if any."""
+    handler = HANDLERS.get(act.name)
+    if handler is None:
+        session.flush()
+        audit.record(
+            session,
+            actor="flow",
+            action="flow.effect",
+            subject_type="conversation",
+            subject_id=conversation.id,
+            reason=act.name,
+        )
+        return None
+    return handler(session, member, conversation, flow, act.params, context, now)
+
+
+def _plain(value: object, limit: int = 40) -> str:
+    return "".join(ch for ch in str(value) if ch.isprintable()).strip()[:limit]
+
+
+@handles("set_field")
+def set_field(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    field, value = params.get("field"), params.get("value")
+    if field == "zip" and isinstance(value, dict):  # a ZIP answer carries its place and zone
+        member.zip = _plain(value.get("zip"), 10) or None
+        if value.get("timezone"):
+            member.timezone = value["timezone"]
+    elif field == "timezone":
+        try:
+            ZoneInfo(str(value))
+            member.timezone = str(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("conversation %s: not a time zone, kept the old one", conversation.id)
+    elif field == "nickname" and value:
+        member.nickname = _plain(value)
+    elif field == "zip" and value:
+        member.zip = _plain(value, 10)
+
+
+@handles("set_language")
+def set_language(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    if params.get("value") in ("en", "es"):
+        member.language = params["value"]
+
+
+@handles("set_discreet")
+def set_discreet(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    member.discreet = bool(params.get("value"))
+
+
+@handles("record_consent")
+def record_consent(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """Add to the consent ledger with the exact wording the member was shown."""
+    state = flow.states.get(str(params.get("wording")))
+    texts = (state.discreet if context.discreet and state and state.discreet else None) or (
+        state.say if state else {}
+    )
+    template = texts.get(context.language) or texts.get(flow.default_language) or ""
+    values = {
+        **json.loads(conversation.answers_enc or "{}"),
+        "nickname": context.nickname,
+        "program": context.program,
+    }
+    wording = render(template, values)  # exactly what the member was shown
+    session.add(
+        Consent(
+            phone_hash=member.phone_hash,
+            member_id=member.id,
+            purpose=str(params.get("purpose")),
+            granted=params.get("granted", True) is not False,
+            wording=wording,
+            channel=context.channel,
+            recorded_by="member",
+            at=now,
+        )
+    )
+    if member.status == "new":
+        member.status = "active"
+    session.flush()
+    audit.record(
+        session,
+        actor="member",
+        action="consent.grant",
+        subject_type="member",
+        subject_id=member.id,
+        reason=str(params.get("purpose")),
+    )
+
+
+@handles("set_checkin")
+def set_checkin(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    if params.get("time"):
+        member.checkin_time = _plain(params["time"], 5)
+    if params.get("days"):
+        member.checkin_days = _plain(params["days"], 30)
+
+
+@handles("pause_checkins")
+def pause_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    member.status = "paused"
+
+
+@handles("resume_checkins")
+def resume_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    member.status = "active"
+
+
+@handles("save_checkin")
+def save_checkin(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    session.flush()
+    session.add(
+        CheckinRecord(
+            member_id=member.id,
+            conversation_id=conversation.id,
+            answers_enc=conversation.answers_enc or "{}",
+            created_at=now,
+        )
+    )
+
+
+@handles("start_flow")
+def start_flow(session, member, conversation, flow, params, context, now) -> str | None:  # noqa: ANN001
+    return str(params["flow"]) if params.get("flow") else None
+
+
+@handles("request_peer")
+def request_peer(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """Until pairing lands, a peer request goes to the coordinators as a follow-up."""
+    coordinators.tell(
+        session,
+        kind="peer_request",
+        text_key="peer_request_page",
+        member=member,
+        details={"reason": _plain(params.get("reason", ""))},
+    )
+
+
+@handles("notify_coordinators")
+def notify_coordinators(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    coordinators.tell(
+        session,
+        kind="flow_notice",
+        text_key="flow_notice_page",
+        member=member,
+        details={"reason": _plain(params.get("reason", "")), "flow": flow.name},
+    )
+
+
+@handles("end")
+def end(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """The engine ends the conversation itself; nothing more to do here."""
