@@ -129,7 +129,7 @@ def check(expression: str, known_names: Collection[str]) -> str | None:
 def evaluate(expression: str, names: Mapping[str, object]) -> bool:
     """Whether `expression` holds over `names`; raises ExpressionError if it is not allowed."""
     tree = _parse(expression)
-    values = {**CONSTANT_NAMES, **names}
+    values = {**names, **CONSTANT_NAMES}
     return bool(_Evaluator(values).eval(expression, previously_parsed=tree.body))
 
 

@@ -9,6 +9,7 @@ input makes it raise: an inconsistency ends the conversation with the reason "er
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -123,7 +124,7 @@ def step(flow: Flow, position: Position, input: Input, context: Context) -> Step
     return _safely(lambda: _step(flow, position, input, context))
 
 
-def _safely(run: Any) -> Step:
+def _safely(run: Callable[[], Step]) -> Step:
     """Run a step; an internal inconsistency ends the conversation instead of raising."""
     try:
         return run()
