@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from smsline import audit, coordinators
 from smsline.engine import run
 from smsline.engine.format import Flow
-from smsline.engine.text import render
+from smsline.engine.text import plain, render
 from smsline.models import CheckinRecord, Consent, Conversation, Member
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ def apply(
 
 
 def _plain(value: object, limit: int = 40) -> str:
-    return "".join(ch for ch in str(value) if ch.isprintable()).strip()[:limit]
+    """A value as one line of plain text (the engine's own rule), cut to a column's size."""
+    return plain(value)[:limit]
 
 
 @handles("set_field")
