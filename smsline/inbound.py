@@ -81,10 +81,14 @@ def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -
                 raise
             session.rollback()
             log.warning("inbound %s: database connection lost, trying again", message.message_sid)
+        except Exception:  # a bug in a flow or an action: record the text and greet the person
+            log.exception("inbound %s: conversation failed; answering plainly", message.message_sid)
+            session.rollback()
+            return _receive(line, session, message, plain=True)
     raise AssertionError("unreachable")
 
 
-def _receive(line: Line, session: Session, message: Inbound) -> str:
+def _receive(line: Line, session: Session, message: Inbound, plain: bool = False) -> str:
     from_hash = crypto.current().index(message.from_)
     member, supporter, opted_out = _who(session, from_hash)
     record = InboundMessage(
@@ -100,7 +104,7 @@ def _receive(line: Line, session: Session, message: Inbound) -> str:
     )
     session.add(record)
     with session.no_autoflush:  # one INSERT at the commit, not an INSERT and an UPDATE
-        answer = route(session, record, message, member, supporter, opted_out)
+        answer = route(session, record, message, member, supporter, opted_out, plain)
     opted_out = (
         None if answer.route in ("stop", "start", "twilio_stop", "twilio_start") else opted_out
     )
@@ -147,7 +151,9 @@ def route(
     member: Member | None,
     supporter: Supporter | None,
     opted_out: bool,
+    plain: bool = False,
 ) -> Answer:
+    """Decide what a text means and what goes back (`plain`: skip the conversation engine)."""
     program = settings.get(session, "program_name")
     language = supporter.language if supporter else (member.language if member else "en")
     words = message.body
@@ -198,7 +204,12 @@ def route(
     if member is None:
         member = _new_member(session, message, record)
     # 5-6. Keywords start their flow from any state; otherwise the waiting flow, or the default.
-    answer = converse(session, member, words) if words else Answer("pictures")
+    if not words:
+        answer = Answer("pictures")
+    elif plain:
+        answer = Answer("greeting", [(text("greeting", member.language, program=program), "reply")])
+    else:
+        answer = converse(session, member, words)
     return _with_media_notice(session, answer, message, member, supporter, member.language)
 
 

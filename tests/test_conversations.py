@@ -232,3 +232,24 @@ def test_flows_validate_command(tmp_path) -> None:  # noqa: ANN001
     broken.write_text("flow: broken\nstates: [\n")
     bad = CliRunner().invoke(main, ["flows", "validate", str(broken), str(SMALL)])
     assert bad.exit_code == 1 and "broken.yaml" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_failing_action_still_records_the_text_and_answers(
+    twilio_post, session, flows, monkeypatch
+) -> None:  # noqa: ANN001, E501
+    from smsline import flow_actions
+    from smsline.models import InboundMessage
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("a bug in an action")
+
+    monkeypatch.setitem(flow_actions.HANDLERS, "record_consent", broken)
+    sender = phone()
+    say(twilio_post, "hi", sender)
+    answer = say(twilio_post, "yes", sender)
+    assert "glad you reached out" in answer
+    session.rollback()
+    assert [
+        m.route for m in session.scalars(select(InboundMessage).order_by(InboundMessage.id))
+    ] == ["flow:welcome", "greeting"]
+    assert session.scalar(select(Consent)) is None  # nothing half-done
