@@ -45,7 +45,8 @@ def continue_call(
         return None
     if conversation.status != "active":
         return twiml.spoken([])
-    event = run.Input("text", heard) if heard.strip() else run.Input("timeout")
+    # Silence on a call is an answer we did not catch: asked again, never skipped past.
+    event = run.Input("text", heard)
     outcome = conversations.feed(session, member, conversation, event, utcnow(), channel="voice")
     answer = _render(line, session, member, outcome, to)
     line.commit(session)

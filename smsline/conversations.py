@@ -136,6 +136,9 @@ def _apply(
     for effect in step.effects:
         if isinstance(effect, run.Say):
             outcome.texts.append(effect.text)
+        elif isinstance(effect, run.Saved):  # actions later in this step see the answer
+            answers = json.loads(conversation.answers_enc or "{}")
+            conversation.answers_enc = json.dumps({**answers, effect.key: effect.value})
         elif isinstance(effect, run.Act):
             result = flow_actions.apply(session, member, conversation, flow, effect, context, now)
             next_flow = result or next_flow

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -142,12 +142,16 @@ def set_checkin(session, member, conversation, flow, params, context, now) -> No
 
 @handles("pause_checkins")
 def pause_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """Pause check-ins for `days`, or until RESUME when no days are given."""
     member.status = "paused"
+    days = params.get("days")
+    member.paused_until = now + timedelta(days=int(days)) if days else None
 
 
 @handles("resume_checkins")
 def resume_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
     member.status = "active"
+    member.paused_until = None
 
 
 @handles("save_checkin")

@@ -218,7 +218,7 @@ def converse(session: Session, member: Member, words: str, channel: str = "sms")
     unanswered: they get the greeting, and the error is logged for the coordinators."""
     now = utcnow()
     try:
-        flow_name = keywords.flow_for(words)
+        flow_name = keywords.flow_for(words, consented=member.status != "new")
         outcome = None
         if flow_name is None:
             outcome = conversations.answer(session, member, words, now, channel)

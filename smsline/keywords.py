@@ -8,6 +8,7 @@ from smsline.rules.crisis import normalise
 FLOWS = {
     "checkin": "checkin",
     "check in": "checkin",
+    "registro": "checkin",
     "peer": "peer",
     "talk": "peer",
     "hablar": "peer",
@@ -17,14 +18,22 @@ FLOWS = {
     "settings": "settings",
     "ajustes": "settings",
     "pause": "settings",
-    "resume": "settings",
+    "pausa": "settings",
+    "resume": "resume",
+    "reanudar": "resume",
     "lang": "language",
     "language": "language",
     "idioma": "language",
     "menu": "menu",
 }
+# Before a stranger has said yes to the line, only asking for a person skips the welcome.
+BEFORE_CONSENT = frozenset({"peer"})
 
 
-def flow_for(text: str) -> str | None:
-    """The flow a keyword starts: the whole text, any case, punctuation trimmed."""
-    return FLOWS.get(normalise(text))
+def flow_for(text: str, consented: bool = True) -> str | None:
+    """The flow a keyword starts: the whole text, any case, punctuation and accents trimmed.
+    Before someone has joined, only PEER counts: the rest is an answer to the welcome."""
+    flow = FLOWS.get(normalise(text))
+    if flow is not None and not consented and flow not in BEFORE_CONSENT:
+        return None
+    return flow

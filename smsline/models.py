@@ -115,6 +115,7 @@ class Member(PhoneMixin, Base):
     zip: Mapped[str | None] = mapped_column(String(10))
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local
     checkin_days: Mapped[str | None] = mapped_column(String(30))  # daily | weekdays | mon,wed,fri
+    paused_until: Mapped[datetime | None]  # paused check-ins resume then (None: until RESUME)
     line_number_id: Mapped[int | None] = mapped_column(ForeignKey("line_numbers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
