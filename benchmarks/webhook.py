@@ -559,13 +559,14 @@ def main(argv: list[str] | None = None) -> int:
         redis.flushdb()
         app_env = app_environment(args, app)
         upgrade(app.database_url)
-        subprocess.run(
-            [str(BIN / "smsline"), "numbers", "add", LINE_NUMBER],
-            env=app_env,
-            cwd=REPO,
-            check=True,
-            stdout=sys.stderr,
-        )
+        for command in (["numbers", "add", LINE_NUMBER], ["flows", "sync"]):  # as `release` does
+            subprocess.run(
+                [str(BIN / "smsline"), *command],
+                env=app_env,
+                cwd=REPO,
+                check=True,
+                stdout=sys.stderr,
+            )
         results: dict[str, dict] = {}
         try:
             with (

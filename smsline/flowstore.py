@@ -1,11 +1,12 @@
 """Flow files to database versions. `sync` loads each file of `flows/` as a new version when its text
 changed (and only then); `load` gives the engine a published version. A version never changes once
-written, so parsed flows are cached by the hash of their text."""
+written, so each parsed version is kept in memory."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time as clock
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from smsline.models import FlowVersion
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
 
-_cache: dict[str, flow_format.Flow] = {}  # by source hash: a version's text never changes
+LATEST_SECONDS = 5.0
+_latest: dict[tuple[str, str], tuple[float, int]] = {}  # (database, name) -> (until, version)
+_versions: dict[tuple[str, str, int], flow_format.Flow] = {}  # a version never changes
 
 
 class UnknownFlow(LookupError):
@@ -77,6 +80,7 @@ def publish(
     )
     session.add(row)
     session.flush()
+    _latest.pop((str(session.get_bind().url), flow.name), None)
     audit.record(
         session,
         actor=actor,
@@ -111,25 +115,36 @@ def latest_version(session: Session, name: str) -> int | None:
 
 
 def load(session: Session, name: str, version: int | None = None) -> tuple[flow_format.Flow, int]:
-    """A published flow and its version (the latest unless `version` is given)."""
+    """A published flow and its version (the latest unless `version` is given). Versions never
+    change once written, so each is read once per process; which version is the latest is kept
+    for LATEST_SECONDS (a publish in this process is seen at once)."""
+    database = str(session.get_bind().url)
     if version is None:
-        version = latest_version(session, name)
-        if version is None:
-            raise UnknownFlow(f"no published version of flow {name!r}: run `smsline flows sync`")
-    digest = session.scalar(
-        select(FlowVersion.source_hash).where(
-            FlowVersion.name == name, FlowVersion.version == version
-        )
-    )
-    if digest is None:
-        raise UnknownFlow(f"flow {name!r} has no version {version}")
-    cached = _cache.get(digest)
+        known = _latest.get((database, name))
+        if known is not None and known[0] > clock.monotonic():
+            version = known[1]
+        else:
+            version = latest_version(session, name)
+            if version is None:
+                raise UnknownFlow(
+                    f"no published version of flow {name!r}: run `smsline flows sync`"
+                )
+            _latest[(database, name)] = (clock.monotonic() + LATEST_SECONDS, version)
+    cached = _versions.get((database, name, version))
     if cached is None:
         definition = session.scalar(
             select(FlowVersion.definition_json).where(
                 FlowVersion.name == name, FlowVersion.version == version
             )
         )
+        if definition is None:
+            raise UnknownFlow(f"flow {name!r} has no version {version}")
         cached = flow_format.load(json.loads(definition), source=f"{name} v{version}")
-        _cache[digest] = cached
+        _versions[(database, name, version)] = cached
     return cached, version
+
+
+def forget() -> None:
+    """Drop what this process remembers of published flows (after a publish; between tests)."""
+    _latest.clear()
+    _versions.clear()

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
-from smsline import create_app, settings
+from smsline import create_app, flowstore, settings
 from smsline.config import Config
 from smsline.migrate import upgrade
 from smsline.models import Base
@@ -60,6 +60,7 @@ def database_engine(database_url: str):  # noqa: ANN201
 def config(database_url: str, database_engine, tmp_path: Path) -> Config:  # noqa: ANN001
     _empty_tables(database_engine)
     settings.forget()
+    flowstore.forget()
     return Config(
         mode="production",
         database_url=database_url,
