@@ -66,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     line = app.extensions["smsline"]
     from smsline.models import LineNumber
 
+    from smsline import flowstore
+
     with line.sessions() as session:
         session.add(LineNumber(e164=webhook.LINE_NUMBER, purpose="line"))
+        flowstore.sync(session)  # as `release` does: texts run through the flows
         session.commit()
     client = app.test_client()
     url = target.base_url + webhook.SMS_PATH

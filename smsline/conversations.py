@@ -61,11 +61,13 @@ def start(
     now: datetime,
     channel: str = "sms",
     outcome: Outcome | None = None,
+    current: Conversation | None | type[Ellipsis] = ...,
 ) -> Outcome:
-    """Start `flow_name` (its latest version), ending the member's waiting conversation if any."""
+    """Start `flow_name` (its latest version), ending the member's waiting conversation if any
+    (`current`, when the caller already knows it)."""
     outcome = outcome or Outcome()
-    current = active(session, member)
-    if current is not None:
+    current = active(session, member) if current is ... else current
+    if current is not None and current.status == "active":
         close(current, "interrupted")
     flow, version = flowstore.load(session, flow_name)
     conversation = Conversation(
@@ -83,10 +85,16 @@ def start(
 
 
 def answer(
-    session: Session, member: Member, text: str, now: datetime, channel: str = "sms"
+    session: Session,
+    member: Member,
+    text: str,
+    now: datetime,
+    channel: str = "sms",
+    waiting: Conversation | None | type[Ellipsis] = ...,
 ) -> Outcome | None:
-    """Give the member's text to their waiting conversation; None when nothing waits."""
-    conversation = active(session, member)
+    """Give the member's text to their waiting conversation (`waiting`, when the caller already
+    knows it); None when nothing waits."""
+    conversation = active(session, member) if waiting is ... else waiting
     if conversation is None:
         return None
     if conversation.expires_at is not None and conversation.expires_at <= now:

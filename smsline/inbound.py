@@ -27,7 +27,7 @@ from smsline import (
     settings,
     twiml,
 )
-from smsline.models import InboundMessage, Member, OptOut, Supporter, utcnow
+from smsline.models import Conversation, InboundMessage, Member, OptOut, Supporter, utcnow
 from smsline.rules import compliance, crisis
 from smsline.texts import text
 
@@ -90,7 +90,7 @@ def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -
 
 def _receive(line: Line, session: Session, message: Inbound, plain: bool = False) -> str:
     from_hash = crypto.current().index(message.from_)
-    member, supporter, opted_out = _who(session, from_hash)
+    member, supporter, opted_out, waiting = _who(session, from_hash)
     record = InboundMessage(
         message_sid=message.message_sid,
         from_hash=from_hash,
@@ -102,9 +102,9 @@ def _receive(line: Line, session: Session, message: Inbound, plain: bool = False
         member_id=member.id if member else None,
         supporter_id=supporter.id if supporter else None,
     )
-    session.add(record)
     with session.no_autoflush:  # one INSERT at the commit, not an INSERT and an UPDATE
-        answer = route(session, record, message, member, supporter, opted_out, plain)
+        answer = route(session, record, message, member, supporter, opted_out, plain, waiting)
+    session.add(record)
     opted_out = (
         None if answer.route in ("stop", "start", "twilio_stop", "twilio_start") else opted_out
     )
@@ -121,18 +121,27 @@ def _receive(line: Line, session: Session, message: Inbound, plain: bool = False
     return record.reply_enc
 
 
-def _who(session: Session, phone_hash: str) -> tuple[Member | None, Supporter | None, bool]:
-    """The member or supporter with this number, and whether it opted out, in one query."""
+def _who(
+    session: Session, phone_hash: str
+) -> tuple[Member | None, Supporter | None, bool, Conversation | None]:
+    """The member or supporter with this number, whether it opted out, and the member's waiting
+    conversation, in one query."""
     number = select(literal(phone_hash).label("phone_hash")).subquery("number")
     row = session.execute(
-        select(Member, Supporter, OptOut.opted_out)
+        select(Member, Supporter, OptOut.opted_out, Conversation)
         .select_from(number)
         .outerjoin(Member, Member.phone_hash == number.c.phone_hash)
         .outerjoin(Supporter, Supporter.phone_hash == number.c.phone_hash)
         .outerjoin(OptOut, OptOut.phone_hash == number.c.phone_hash)
+        .outerjoin(
+            Conversation,
+            (Conversation.member_id == Member.id) & (Conversation.status == "active"),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
     ).one()
-    member, supporter, opted_out = row
-    return (None if supporter else member), supporter, bool(opted_out)
+    member, supporter, opted_out, waiting = row
+    return (None if supporter else member), supporter, bool(opted_out), waiting
 
 
 def _stored_answer(session: Session, message_sid: str) -> str | None:
@@ -152,6 +161,7 @@ def route(
     supporter: Supporter | None,
     opted_out: bool,
     plain: bool = False,
+    waiting: Conversation | None = None,
 ) -> Answer:
     """Decide what a text means and what goes back (`plain`: skip the conversation engine)."""
     program = settings.get(session, "program_name")
@@ -166,6 +176,7 @@ def route(
         language = match.language or language
         key = "overdose_reply" if match.kind == "overdose" else "crisis_reply"
         answer = Answer("crisis", [(settings.get(session, f"{key}_{language}"), "crisis")])
+        session.add(record)
         session.flush()  # the follow-up names the inbound row
         coordinators.tell(
             session,
@@ -209,11 +220,17 @@ def route(
     elif plain:
         answer = Answer("greeting", [(text("greeting", member.language, program=program), "reply")])
     else:
-        answer = converse(session, member, words)
+        answer = converse(session, member, words, waiting=waiting)
     return _with_media_notice(session, answer, message, member, supporter, member.language)
 
 
-def converse(session: Session, member: Member, words: str, channel: str = "sms") -> Answer:
+def converse(
+    session: Session,
+    member: Member,
+    words: str,
+    channel: str = "sms",
+    waiting: Conversation | None = None,
+) -> Answer:
     """Run the member's conversation on their text. A broken or missing flow never leaves a person
     unanswered: they get the greeting, and the error is logged for the coordinators."""
     now = utcnow()
@@ -221,11 +238,11 @@ def converse(session: Session, member: Member, words: str, channel: str = "sms")
         flow_name = keywords.flow_for(words, consented=member.status != "new")
         outcome = None
         if flow_name is None:
-            outcome = conversations.answer(session, member, words, now, channel)
+            outcome = conversations.answer(session, member, words, now, channel, waiting)
             if outcome is None:
                 flow_name = "welcome" if member.status == "new" else "menu"
         if outcome is None:
-            outcome = conversations.start(session, member, flow_name, now, channel)
+            outcome = conversations.start(session, member, flow_name, now, channel, current=waiting)
     except flowstore.UnknownFlow as error:
         log.error("no flow to run: %s", error)
         program = settings.get(session, "program_name")
@@ -275,6 +292,7 @@ def _change_opt_out(session: Session, record: InboundMessage, action: str, sourc
     """Opt the sender out ("stop") or back in ("start"); an actual change is audited."""
     changed = outbox.set_opt_out(session, record.from_hash, action == "stop", source)
     if changed:
+        session.add(record)
         session.flush()  # the audit entry names the inbound row
         audit.record(
             session,

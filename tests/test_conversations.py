@@ -253,3 +253,20 @@ def test_a_failing_action_still_records_the_text_and_answers(
         m.route for m in session.scalars(select(InboundMessage).order_by(InboundMessage.id))
     ] == ["flow:welcome", "greeting"]
     assert session.scalar(select(Consent)) is None  # nothing half-done
+
+
+def test_an_expired_conversation_keeps_its_reason_when_a_new_one_starts(
+    twilio_post, session, flows
+) -> None:  # noqa: ANN001, E501
+    member = create_member(session, status="active", nickname="Ana")
+    say(twilio_post, "CHECKIN", member.phone)
+    conversation = session.scalar(select(Conversation))
+    conversation.expires_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+    say(twilio_post, "4", member.phone)
+    session.rollback()
+    session.expire_all()
+    reasons = [
+        c.ended_reason for c in session.scalars(select(Conversation).order_by(Conversation.id))
+    ]
+    assert reasons == ["expired", None]

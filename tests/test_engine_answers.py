@@ -242,3 +242,43 @@ def test_every_kind_has_a_reprompt_in_both_languages() -> None:
         for language in ("en", "es"):
             for channel in ("sms", "voice"):
                 assert reprompt(wait, language, channel=channel)
+
+
+NOTE = Wait("text", skip={"en": ("skip", "no", "nothing else"), "es": ("paso", "nada más")})
+
+
+@pytest.mark.parametrize(
+    "text", ["skip", "SKIP", "Skip!", "skip please", "no", "No thanks", "nothing else", "Paso",
+             "nada mas", "Nada más, gracias", "paso por favor"]
+)  # fmt: skip
+def test_a_skip_word_is_ok_and_skipped_in_any_language(text: str) -> None:
+    for language in ("en", "es"):
+        answer = parse(NOTE, text, language)
+        assert answer.ok and answer.skipped and answer.value is None, (text, language)
+
+
+@pytest.mark.parametrize("text", ["no sleep last night", "skipped lunch", "nothing", "0"])
+def test_other_replies_at_a_wait_with_skip_words_are_answers(text: str) -> None:
+    answer = parse(NOTE, text, "en")
+    assert answer.ok and not answer.skipped and answer.value == text
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_an_empty_reply_is_never_a_skip(text: str) -> None:
+    assert not parse(NOTE, text, "en").ok
+
+
+def test_skip_words_on_a_number() -> None:
+    wait = Wait("number", min=1, max=5, skip={"en": ("skip",)})
+    assert parse(wait, "skip", "en").skipped
+    assert parse(wait, "3", "en").value == 3 and not parse(wait, "3", "en").skipped
+
+
+def test_a_language_reprompt_on_a_call_does_not_repeat_the_menu() -> None:
+    """The call reads "Press 1 for English. Marque 2 para español." with the gather already."""
+    for language, sorry in (
+        ("en", "Sorry, I didn't catch that."),
+        ("es", "Perdón, no te entendí."),
+    ):
+        assert reprompt(Wait("language"), language, channel="voice") == sorry
+    assert reprompt(Wait("language"), "en") == "Reply 1 for English. Responde 2 para español."

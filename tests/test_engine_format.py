@@ -88,3 +88,37 @@ def test_a_migration_upgrades_older_data(monkeypatch: pytest.MonkeyPatch) -> Non
     assert current_format() == 2
     flow = load(minimal())
     assert flow.format == 2 and flow.name == "hello_v2"
+
+
+def note(**wait: Any) -> dict[str, Any]:
+    """A flow whose one state waits for a note, with these wait fields."""
+    return minimal(
+        states={"hi": {"say": {"en": "A note?"}, "wait": {"answer": "text", "save": "n", **wait}}}
+    )
+
+
+def test_skip_words_load_per_language() -> None:
+    flow = load(note(skip={"en": ["skip", "no"], "es": "paso"}))
+    wait = flow.states["hi"].wait
+    assert wait is not None and wait.skip == {"en": ("skip", "no"), "es": ("paso",)}
+    assert load(note()).states["hi"].wait.skip == {}
+
+
+@pytest.mark.parametrize(
+    ("skip", "message"),
+    [
+        (["skip"], "skip must be a mapping of language to a list of words"),
+        ({}, "skip must be a mapping of language to a list of words"),
+        ({"english": ["skip"]}, "a language is a two-letter code"),
+        ({"en": []}, "must be a list of words"),
+        ({"en": None}, "must be a list of words"),
+        ({"en": ["skip", ""]}, "a skip word must be some text"),
+        ({"en": ["skip", "  "]}, "a skip word must be some text"),
+        ({"en": [True]}, "a skip word must be some text"),
+    ],
+)
+def test_bad_skip_words(skip: Any, message: str) -> None:
+    with pytest.raises(FlowError) as raised:
+        load(note(skip=skip))
+    assert any(message in problem.message for problem in raised.value.problems)
+    assert all(problem.field.startswith("wait.skip") for problem in raised.value.problems)

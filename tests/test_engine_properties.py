@@ -23,7 +23,7 @@ KINDS = {
     },
     "number": {"answer": "number", "min": 0, "max": 10},
     "yesno": {"answer": "yesno"},
-    "text": {"answer": "text", "max_length": 160},
+    "text": {"answer": "text", "max_length": 160, "skip": {"en": ["skip", "no"], "es": ["paso"]}},
     "time": {"answer": "time"},
     "zip": {"answer": "zip"},
     "language": {"answer": "language"},
@@ -50,7 +50,9 @@ FLOW = load(
                 }
                 for kind, wait in KINDS.items()
             },
-            "done": {"say": {"en": "Thanks, $text_answer.", "es": "Gracias."}},
+            "done": {
+                "say": {"en": "Thanks, ${text_answer|friend}.", "es": "Gracias, $text_answer."}
+            },
         },
     }
 )

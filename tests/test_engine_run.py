@@ -254,6 +254,19 @@ def test_voice_zero_gives_crisis_options_without_counting_a_try() -> None:
     assert result.position == Position("mood", {}, tries=2)
 
 
+def test_voice_zero_then_asks_the_question_again() -> None:
+    """After the crisis options the caller hears the question again, not only "Press 0"."""
+    voice = Context(channel="voice", nickname="Sam", discreet=True)
+    result = step(checkin_flow(), Position("mood", timed_out=True), Input("text", "0"), voice)
+    assert result.effects == (
+        CrisisOptions(),
+        Say("Hi Sam. How is your day, 1 to 5?", "en"),
+        Ask(checkin_flow().states["mood"].wait, "en"),
+    )
+    assert result.position == Position("mood", {}, timed_out=True)
+    assert result.timeout == timedelta(hours=3)
+
+
 def test_voice_zero_is_an_answer_where_zero_is_allowed() -> None:
     voice = Context(channel="voice")
     result = step(checkin_flow(), Position("craving"), Input("text", "0"), voice)
@@ -347,3 +360,82 @@ def test_variables_are_plain_short_text(nickname: str | None) -> None:
     text = says(start(checkin_flow(), Context(nickname=nickname)))[0]
     assert "\n" not in text and "\x00" not in text and "\u202e" not in text
     assert len(text) <= len("Hi . How are you today, 1 to 5?") + 40
+
+
+def skip_flow() -> Flow:
+    """A note that can be skipped, then a state showing it and routing on it."""
+    return checkin_flow(
+        start="note",
+        states={
+            "note": {
+                "say": {"en": "Anything else? A few words, or SKIP.", "es": "¿Algo más? O PASO."},
+                "wait": {
+                    "answer": "text",
+                    "save": "note",
+                    "skip": {"en": ["skip", "no"], "es": ["paso", "saltar", "no"]},
+                },
+                "routes": [{"goto": "pick"}],
+            },
+            "pick": {
+                "say": {"en": "Note: '$note' (${note|none}).", "es": "Nota: '$note'."},
+                "wait": {
+                    "answer": "choice",
+                    "save": "help",
+                    "skip": {"en": ["skip"], "es": ["paso"]},
+                    "options": [
+                        {
+                            "value": "peer",
+                            "digit": 1,
+                            "label": {"en": "peer", "es": "par"},
+                            "goto": "peer",
+                        }
+                    ],
+                },
+                "routes": [
+                    {"when": "note == none and help == none", "goto": "nothing"},
+                    {"goto": "something"},
+                ],
+            },
+            "peer": {"say": {"en": "Peer.", "es": "Par."}},
+            "nothing": {"say": {"en": "Nothing saved.", "es": "Nada."}},
+            "something": {"say": {"en": "Saved: $note.", "es": "Guardado."}},
+        },
+    )
+
+
+@pytest.mark.parametrize(("text", "language"), [("SKIP", "en"), ("skip please", "en"), ("No.", "en"),
+                                                 ("no gracias", "es"), ("Paso", "es"), ("saltar", "en")])  # fmt: skip
+def test_a_skip_word_saves_nothing_and_routes_on(text: str, language: str) -> None:
+    result = step(skip_flow(), Position("note"), Input("text", text), Context(language))
+    assert not any(isinstance(effect, Saved) for effect in result.effects)
+    assert result.position == Position("pick", {})
+    shown = says(result)[0]
+    assert shown in ("Note: '' (none).", "Nota: ''.")
+
+
+def test_a_reply_that_is_not_a_skip_word_is_saved() -> None:
+    result = step(skip_flow(), Position("note"), Input("text", "no sleep"), SMS)
+    assert Saved("note", "no sleep") in result.effects
+    assert says(result) == ["Note: 'no sleep' (no sleep)."]
+
+
+def test_a_skip_is_not_a_try_and_routes_as_after_an_answer() -> None:
+    result = step(skip_flow(), Position("pick", {}, tries=2), Input("text", "skip"), SMS)
+    assert says(result) == ["Nothing saved."] and ended(result) == "done"
+    answered = step(skip_flow(), Position("pick", {"note": "hi"}), Input("text", "skip"), SMS)
+    assert says(answered) == ["Saved: hi."]
+    picked = step(skip_flow(), Position("pick"), Input("text", "1"), SMS)
+    assert Saved("help", "peer") in picked.effects and says(picked) == ["Peer."]
+
+
+def test_a_saved_name_with_no_answer_shows_as_nothing() -> None:
+    flow = checkin_flow(
+        start="thanks",
+        states={
+            "thanks": {"say": {"en": "Thanks$mood.", "es": "Gracias."}},
+            "never": {
+                "wait": {"answer": "number", "min": 1, "max": 5, "save": "mood"},
+            },
+        },
+    )
+    assert says(start(flow, SMS)) == ["Thanks."]

@@ -585,3 +585,163 @@ def test_summarise_counts(tmp_path: Path) -> None:
         "a.yaml:4: warning: state 's', field 'say.es': long (value 'y')",
         "1 error, 1 warning in 2 flow files.",
     ]
+
+
+# Skip words: "no answer" replies to a wait.
+
+MENU_WAIT = "      save: next\n"
+
+
+def test_skip_words_in_every_language_are_clean(tmp_path: Path) -> None:
+    text = changed(
+        MENU_WAIT, MENU_WAIT + "      skip: {en: [skip, not sure], es: [paso, saltar]}\n"
+    )
+    path = tmp_path / "checkin.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert validate_path(path) == []
+    assert load_file(path).states["menu"].wait.skip == {
+        "en": ("skip", "not sure"),
+        "es": ("paso", "saltar"),
+    }
+
+
+def test_skip_words_in_a_language_the_flow_does_not_have(tmp_path: Path) -> None:
+    text = changed(MENU_WAIT, MENU_WAIT + "      skip: {en: [skip], es: [paso], fr: [passer]}\n")
+    check_one(
+        tmp_path,
+        text,
+        line_fragment="skip: {en",
+        state="menu",
+        field="wait.skip.fr",
+        value="fr",
+        message="not one of the flow's languages (en, es)",
+    )
+
+
+def test_skip_words_missing_a_language(tmp_path: Path) -> None:
+    text = changed(MENU_WAIT, MENU_WAIT + "      skip: {en: [skip]}\n")
+    check_one(
+        tmp_path,
+        text,
+        line_fragment="skip: {en",
+        state="menu",
+        field="wait.skip.es",
+        value=None,
+        message="no 'es' skip words",
+    )
+
+
+@pytest.mark.parametrize(
+    ("word", "message"),
+    [
+        ('"?!"', "a skip word needs a letter or a digit"),
+        ('"0"', "0 is crisis help on a call"),
+        ("talk", "also names the option 'peer'"),  # an option's word
+        ("hablar con un compañero", "also names the option 'peer'"),  # a label, any language
+        ("2", "also names the option 'later'"),  # a digit
+        ("Later", "also names the option 'later'"),  # a value
+    ],
+)
+def test_a_skip_word_must_not_be_empty_crisis_or_an_option(
+    tmp_path: Path, word: str, message: str
+) -> None:
+    text = changed(MENU_WAIT, MENU_WAIT + f"      skip: {{en: [skip, {word}], es: [paso]}}\n")
+    check_one(
+        tmp_path,
+        text,
+        line_fragment="skip: {en",
+        state="menu",
+        field="wait.skip.en[1]",
+        value=word.strip('"'),
+        message=message,
+    )
+
+
+def test_a_skip_word_must_not_be_an_answer_of_another_kind(tmp_path: Path) -> None:
+    text = changed(
+        "      save: mood\n", "      save: mood\n      skip: {en: [skip, three], es: [paso]}\n"
+    )
+    check_one(
+        tmp_path,
+        text,
+        line_fragment="skip: {en",
+        state="mood",
+        field="wait.skip.en[1]",
+        value="three",
+        message="also an answer to this question (3)",
+    )
+
+
+# Variables with a fallback: ${name|text}.
+
+
+def test_a_fallback_is_clean(tmp_path: Path) -> None:
+    text = changed('en: "Thank you, $nickname."', 'en: "Thank you, ${nickname|friend}."')
+    path = tmp_path / "checkin.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert validate_path(path) == []
+
+
+def test_an_unknown_variable_with_a_fallback(tmp_path: Path) -> None:
+    text = changed('en: "Thank you, $nickname."', 'en: "Thank you, ${nick|friend}."')
+    check_one(
+        tmp_path,
+        text,
+        line_fragment="${nick|friend}",
+        state="thanks",
+        field="say.en",
+        value="Thank you, ${nick|friend}.",
+        message="unknown variable '$nick'",
+    )
+
+
+@pytest.mark.parametrize(
+    "written", ["${nickname|my $program}", "${nickname|{friend}}", "${nick name}"]
+)
+def test_a_variable_that_cannot_be_read(tmp_path: Path, written: str) -> None:
+    text = changed('en: "Thank you, $nickname."', f'en: "Thank you, {written}."')
+    check_one(
+        tmp_path,
+        text,
+        line_fragment=written,
+        state="thanks",
+        field="say.en",
+        value=written[: written.index("}") + 1],
+        message="write a variable as ${name} or ${name|fallback}",
+        among=True,
+    )
+
+
+def test_a_fallback_counts_toward_the_segments(tmp_path: Path) -> None:
+    # 150 characters with a 10-character variable: one segment; a longer fallback makes two.
+    base = "Thank you for checking in today, it means a lot to us here. " * 2 + "See you soon"
+    assert len(base) == 132
+    fits = changed('en: "Thank you, $nickname."', f'en: "{base} ${{nickname|pal}}."')
+    path = tmp_path / "checkin.yaml"
+    path.write_text(fits, encoding="utf-8")
+    assert validate_path(path) == []
+    fallback = "my dear friend and companion"
+    check_one(
+        tmp_path,
+        changed('en: "Thank you, $nickname."', f'en: "{base} ${{nickname|{fallback}}}."'),
+        line_fragment=fallback,
+        state="thanks",
+        field="say.en",
+        value=None,
+        message="2 SMS segments (GSM-7",
+        severity="warning",
+    )
+
+
+def test_a_fallback_with_accents_counts_as_ucs2(tmp_path: Path) -> None:
+    base = "Thank you for checking in today. See you tomorrow, take care"
+    check_one(
+        tmp_path,
+        changed('en: "Thank you, $nickname."', f'en: "{base}, ${{nickname|amigo del corazón}}."'),
+        line_fragment="corazón",
+        state="thanks",
+        field="say.en",
+        value=None,
+        message="2 SMS segments (UCS-2",
+        severity="warning",
+    )

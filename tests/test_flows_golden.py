@@ -7,7 +7,7 @@ later one is a reply, or TIMEOUT / EXPIRE from the clock. What the line does is 
     "en: ..." / "es: ..."           a text it sends, in that language
     "saved mood = 2"                 an answer saved
     "act request_peer {...}"         an action, with its parameters
-    "crisis options"                 0 pressed at a menu on a call
+    "crisis options"                 0 pressed at a wait on a call (the question follows again)
     "ended done"                     the flow ended, and why
     "timeout 4h"                     (texts only) the wait times out after this long
     "en-US: ..." / "gather ..."      (calls) what is spoken, then what is listened for
@@ -34,7 +34,7 @@ from smsline import keywords, segments
 from smsline.engine import answers, expressions, run, voice
 from smsline.engine.format import Flow
 from smsline.engine.run import Act, Ask, Context, CrisisOptions, Ended, Input, Saved, Say, Step
-from smsline.engine.text import render, variables
+from smsline.engine.text import longest
 from smsline.engine.validate import PLACEHOLDER, flow_files, load_file, validate_path
 from smsline.rules import compliance
 
@@ -49,6 +49,7 @@ CALL = "(calls the line)"
 STRANGER = Context()
 STRANGER_ES = Context(language="es")
 NO_NAME = Context()
+NO_NAME_ES = Context(language="es")
 SAM = Context(nickname="Sam")
 SAM_DISCREET = replace(SAM, discreet=True)
 LUPE = Context(language="es", nickname="Lupe")
@@ -628,7 +629,6 @@ TEXT_TRANSCRIPTS = [
                 "timeout 1h",
             ]),
             ("skip", [
-                "saved note = 'skip'",
                 "act save_checkin",
                 "en: Thanks for checking in. Glad you're here today.",
                 "ended done",
@@ -735,7 +735,6 @@ TEXT_TRANSCRIPTS = [
                 "timeout 1h",
             ]),
             ("paso", [
-                "saved note = 'paso'",
                 "act save_checkin",
                 "es: ¿Te ayudaría hablar con un compañero? Alguien de nuestro equipo puede escribirte hoy.",
                 "timeout 2h",
@@ -753,7 +752,7 @@ TEXT_TRANSCRIPTS = [
         NO_NAME,
         [
             (DUE, [
-                "en: Hi! How are you today, from 1 (rough) to 5 (great)?",
+                "en: Hi there, how are you today, from 1 (rough) to 5 (great)?",
                 "timeout 4h",
             ]),
             ("5", [
@@ -874,6 +873,37 @@ TEXT_TRANSCRIPTS = [
                 "timeout 1h",
             ]),
             (TIMEOUT, [
+                "act save_checkin",
+                "es: Gracias por reportarte. Qué bueno que estás aquí hoy.",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "checkin: no nickname yet, Spanish; NADA skips the note, which is not saved",
+        "checkin",
+        NO_NAME_ES,
+        [
+            (DUE, [
+                "es: Hola de nuevo, ¿cómo estás hoy? Del 1 (mal) al 5 (muy bien).",
+                "timeout 4h",
+            ]),
+            ("3", [
+                "saved mood = 3",
+                "es: Gracias. ¿Qué tantas ganas de consumir tienes hoy? Del 0 (nada) al 10 (muchas).",
+                "timeout 2h",
+            ]),
+            ("2", [
+                "saved craving = 2",
+                "es: Solo si quieres contarme: ¿has consumido desde la última vez? Sí, no o paso: todo está bien.",
+                "timeout 2h",
+            ]),
+            ("paso", [
+                "saved used = 'skip'",
+                "es: ¿Algo más que quieras contar? Unas palabras, o PASO.",
+                "timeout 1h",
+            ]),
+            ("Nada más, gracias", [
                 "act save_checkin",
                 "es: Gracias por reportarte. Qué bueno que estás aquí hoy.",
                 "ended done",
@@ -1287,6 +1317,7 @@ CALL_TRANSCRIPTS = [
             ]),
             ("0", [
                 "crisis options",
+                "en-US: Hi, thanks for calling Recovery Line.",
                 "en-US: Press 1 for your check-in.",
                 "en-US: Press 2 for a peer.",
                 "en-US: Press 3 for meetings.",
@@ -1433,7 +1464,7 @@ CALL_TRANSCRIPTS = [
                 "saved used = 'skip'",
                 "en-US: Anything else on your mind? A few words, or SKIP.",
                 "en-US: Press 0 at any time for crisis help.",
-                "gather speech",
+                "gather dtmf speech",
             ]),
             (TIMEOUT, [
                 "act save_checkin",
@@ -1452,6 +1483,50 @@ CALL_TRANSCRIPTS = [
         ],
     ),
     Transcript(
+        "checkin by voice: 0 at the note is crisis help and the note is asked again; no thanks skips it",
+        "checkin",
+        SAM_CALL,
+        [
+            (CALL, [
+                "en-US: Hi Sam, how are you today, from 1 (rough) to 5 (great)?",
+                "en-US: Press 0 at any time for crisis help.",
+                "gather dtmf speech, 1 digit",
+            ]),
+            ("4", [
+                "saved mood = 4",
+                "en-US: Thanks. Any cravings today, from 0 (none) to 10 (strong)?",
+                "gather dtmf speech",
+            ]),
+            ("1", [
+                "saved craving = 1",
+                "en-US: Only if you want to say: have you used since we last checked in? Yes, no, or skip are all OK.",
+                "en-US: Press 1 for yes.",
+                "en-US: Press 2 for no.",
+                "en-US: Press 3 for rather not say.",
+                "en-US: Press 0 at any time for crisis help.",
+                "gather dtmf speech, 1 digit",
+            ]),
+            ("2", [
+                "saved used = 'no'",
+                "en-US: Anything else on your mind? A few words, or SKIP.",
+                "en-US: Press 0 at any time for crisis help.",
+                "gather dtmf speech",
+            ]),
+            ("0", [
+                "crisis options",
+                "en-US: Anything else on your mind? A few words, or SKIP.",
+                "en-US: Press 0 at any time for crisis help.",
+                "gather dtmf speech",
+            ]),
+            ("No thanks.", [
+                "act save_checkin",
+                "ended done",
+                "en-US: Thanks for checking in. Glad you're here today.",
+                "hangup",
+            ]),
+        ],
+    ),
+    Transcript(
         "checkin by voice, Spanish: 0 at the mood is crisis help, 0 at the craving is an answer",
         "checkin",
         LUPE_CALL,
@@ -1463,6 +1538,7 @@ CALL_TRANSCRIPTS = [
             ]),
             ("0", [
                 "crisis options",
+                "es-US: Hola Lupe, ¿cómo estás hoy? Del 1 (mal) al 5 (muy bien).",
                 "es-US: Marca 0 en cualquier momento para ayuda en crisis.",
                 "gather dtmf speech, 1 digit",
             ]),
@@ -1484,7 +1560,7 @@ CALL_TRANSCRIPTS = [
                 "saved used = 'no'",
                 "es-US: ¿Algo más que quieras contar? Unas palabras, o PASO.",
                 "es-US: Marca 0 en cualquier momento para ayuda en crisis.",
-                "gather speech",
+                "gather dtmf speech",
             ]),
             ("todo bien", [
                 "saved note = 'todo bien'",
@@ -1733,7 +1809,7 @@ CALL_TRANSCRIPTS = [
                 "gather dtmf speech, 1 digit",
             ]),
             ("5", [
-                "es-US: Press 1 for English. Marque 2 para español.",
+                "es-US: Perdón, no te entendí.",
                 "en-US: Press 1 for English.",
                 "es-US: Marque 2 para español.",
                 "es-US: Marca 0 en cualquier momento para ayuda en crisis.",
@@ -1827,14 +1903,14 @@ def _messages(current: Flow):  # noqa: ANN202
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_every_text_fits_its_sms_segments(name: str) -> None:
-    """At most 1 segment in English and 2 in Spanish, with each variable 10 characters long and
-    the program named as by default; the engine's own give-up text too."""
+    """At most 1 segment in English and 2 in Spanish, with each variable 10 characters long (or
+    its fallback, when longer) and the program named as by default; the engine's own give-up
+    text too."""
     too_long = []
     texts = list(_messages(flow(name)))
     texts += [("(any)", "give up", language, text) for language, text in run.GIVE_UP.items()]
     for state, field, language, text in texts:
-        values = {**dict.fromkeys(variables(text), PLACEHOLDER), "program": Context().program}
-        size = segments.count(render(text, values))
+        size = segments.count(longest(text, PLACEHOLDER, {"program": Context().program}))
         if (
             size.segments > SEGMENT_LIMIT[language]
             and (name, state, field, language) not in LONG_TEXTS
@@ -1865,6 +1941,23 @@ def test_every_word_a_text_asks_for_is_understood() -> None:
                     if not understood:
                         not_understood.append(f"{name}.{state.name} ({language}): {word}")
     assert not_understood == []
+
+
+OFFERED_SKIPS = {"SKIP", "PASO"}
+
+
+def test_a_text_that_offers_skip_can_be_skipped() -> None:
+    """Where a text offers SKIP or PASO, the wait reads it as no answer (nothing saved), or, at a
+    choice, as one of its options."""
+    not_skippable = []
+    for name in sorted(SHIPPED):
+        for state in flow(name).states.values():
+            for language, text in [*state.say.items(), *state.discreet.items()]:
+                for word in set(CAPITALS.findall(text)) & OFFERED_SKIPS:
+                    answer = state.wait and answers.parse(state.wait, word, language)
+                    if not (answer and (answer.skipped or state.wait.answer == "choice")):
+                        not_skippable.append(f"{name}.{state.name} ({language}): {word}")
+    assert not_skippable == []
 
 
 SENSITIVE = re.compile(

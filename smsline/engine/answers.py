@@ -80,13 +80,19 @@ class Answer:
     ok: bool
     value: Any = None
     reason: str | None = None  # empty, no_match, out_of_range, too_long, unknown_zip
+    skipped: bool = False  # ok, but one of the wait's skip words: no answer to save
 
 
 def parse(wait: Wait, text: str, language: str) -> Answer:
-    """Read `text` as the answer `wait` asks for, in `language` first, then any other."""
+    """Read `text` as the answer `wait` asks for, in `language` first, then any other.
+
+    A reply that is one of the wait's `skip` words (in any language) is ok and `skipped`.
+    """
     text = text if isinstance(text, str) else ""
     if not text.strip():
         return Answer(False, reason="empty")
+    if wait.skip and len(text) <= MAX_REPLY and is_skip(wait, text):
+        return Answer(True, skipped=True)
     if wait.answer == "text":
         return _text(wait, text)
     if len(text) > MAX_REPLY:
@@ -100,6 +106,19 @@ def parse(wait: Wait, text: str, language: str) -> Answer:
 def accepts_zero(wait: Wait) -> bool:
     """Whether 0 is itself an answer (a number from 0 to 10); if not, 0 on a call is crisis help."""
     return wait.answer == "number" and wait.min is not None and wait.min <= 0 <= (wait.max or 0)
+
+
+def is_skip(wait: Wait, text: str) -> bool:
+    """Whether `text` is one of the wait's skip words ("skip", "paso", "skip please")."""
+    words = skip_words(wait)
+    return bool(words) and any(form in words for form in _forms(text))
+
+
+def skip_words(wait: Wait) -> frozenset[str]:
+    """The wait's skip words in every language, normalised."""
+    return frozenset(
+        form for words in wait.skip.values() for word in words if (form := normalise(word))
+    )
 
 
 def normalise(text: str) -> str:
@@ -339,8 +358,8 @@ def reprompt(
 ) -> str:
     """A short, friendly line saying what would fit, in `language` (English if we have none).
 
-    On a call, a menu's re-prompt is only "Sorry, I didn't catch that.": the options are read
-    again with the gather (see voice.py).
+    On a call, a menu's re-prompt (a choice, yes/no or language) is only "Sorry, I didn't catch
+    that.": the options are read again with the gather (see voice.py), so they are heard once.
     """
     words = REPROMPTS.get(language, REPROMPTS["en"])
     kind = wait.answer
@@ -381,7 +400,6 @@ REPROMPTS = {
         "zip_voice": "Please enter your 5 digit ZIP code on the keypad.",
         "unknown_zip": "I couldn't find that ZIP code. Please reply with your 5-digit ZIP code.",
         "language": "Reply 1 for English. Responde 2 para español.",
-        "language_voice": "Press 1 for English. Marque 2 para español.",
         "voice": "Sorry, I didn't catch that.",
     },
     "es": {
@@ -398,7 +416,6 @@ REPROMPTS = {
         "zip_voice": "Marca tu código postal de 5 dígitos en el teclado.",
         "unknown_zip": "No encontré ese código postal. Responde con tu código postal de 5 dígitos.",
         "language": "Reply 1 for English. Responde 2 para español.",
-        "language_voice": "Press 1 for English. Marque 2 para español.",
         "voice": "Perdón, no te entendí.",
     },
 }

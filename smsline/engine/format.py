@@ -57,7 +57,7 @@ FLOW_FIELDS = (
     "states",
 )
 STATE_FIELDS = ("say", "discreet", "actions", "wait", "routes")
-WAIT_FIELDS = ("answer", "save", "timeout", "on_timeout", "tries", "retry")
+WAIT_FIELDS = ("answer", "save", "timeout", "on_timeout", "tries", "retry", "skip")
 KIND_FIELDS = {"choice": ("options",), "number": ("min", "max"), "text": ("max_length",)}
 OPTION_FIELDS = ("value", "digit", "label", "words", "goto")
 ROUTE_FIELDS = ("when", "goto")
@@ -88,6 +88,8 @@ class Wait:
     on_timeout: str | None = None
     tries: int = DEFAULT_TRIES
     retry: dict[str, str] = field(default_factory=dict)
+    # Replies that mean "no answer", per language: nothing is saved and the routes are followed.
+    skip: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -420,6 +422,7 @@ def _wait(raw: Any, path: Path, problems: Problems) -> Wait | None:
         problems.error((*path, "on_timeout"), "on_timeout needs a timeout", on_timeout)
     tries = _whole(raw, "tries", path, problems, DEFAULT_TRIES, minimum=1)
     retry = _texts(raw["retry"], (*path, "retry"), problems) if "retry" in raw else {}
+    skip = _skip(raw["skip"], (*path, "skip"), problems) if "skip" in raw else {}
 
     low = high = None
     if kind == "number":
@@ -434,7 +437,7 @@ def _wait(raw: Any, path: Path, problems: Problems) -> Wait | None:
     options = _options(raw.get("options"), (*path, "options"), problems) if kind == "choice" else ()
     return Wait(
         kind, save, low, high, max_length or DEFAULT_MAX_LENGTH, options, timeout, on_timeout,
-        tries or DEFAULT_TRIES, retry,
+        tries or DEFAULT_TRIES, retry, skip,
     )  # fmt: skip
 
 
@@ -519,3 +522,31 @@ def _words(raw: Any, path: Path, problems: Problems) -> dict[str, tuple[str, ...
         else:
             words[language] = tuple(str(word) for word in items)
     return words
+
+
+def _skip(raw: Any, path: Path, problems: Problems) -> dict[str, tuple[str, ...]]:
+    """A wait's skip words: language to a non-empty list of words (or one word) meaning "no
+    answer", like `{en: [skip, no], es: [paso, no]}`."""
+    if not (isinstance(raw, Mapping) and raw):
+        problems.error(
+            path, "skip must be a mapping of language to a list of words, like {en: [skip]}", raw
+        )
+        return {}
+    skip: dict[str, tuple[str, ...]] = {}
+    for language, items in raw.items():
+        here = (*path, language)
+        if isinstance(items, str | int) and not isinstance(items, bool):
+            items = [items]
+        if not (isinstance(language, str) and LANGUAGE.match(language)):
+            problems.error(here, "a language is a two-letter code like en", language)
+        elif not (isinstance(items, list) and items):
+            problems.error(here, "must be a list of words", items)
+        else:
+            words = []
+            for index, word in enumerate(items):
+                if isinstance(word, str | int) and not isinstance(word, bool) and str(word).strip():
+                    words.append(str(word))
+                else:
+                    problems.error((*here, index), "a skip word must be some text", word)
+            skip[language] = tuple(words)
+    return skip

@@ -153,7 +153,13 @@ def _answer(
     """Read a reply: save it and route on, or re-ask, or give up after `tries`."""
     text = text if isinstance(text, str) else ""
     if context.channel == "voice" and text.strip() == "0" and not answers.accepts_zero(wait):
-        return _wait_here(state, wait, position, context, [CrisisOptions()])
+        # The crisis options, then the question again (its text here, its menu with the Ask):
+        # not a try, and the caller still knows what was asked.
+        effects: list[Effect] = [CrisisOptions()]
+        say = _say(flow, state, position.answers, context)
+        if say:
+            effects.append(say)
+        return _wait_here(state, wait, position, context, effects)
     answer = answers.parse(wait, text, context.language)
     if not answer.ok:
         tries = position.tries + 1
@@ -162,8 +168,10 @@ def _answer(
             return _end([Say(GIVE_UP[language], language)], "tries")
         retry = _retry(flow, wait, answer.reason, position, context)
         return _wait_here(state, wait, replace(position, tries=tries), context, [retry])
-    effects: list[Effect] = []
+    effects = []
     values = dict(position.answers)
+    if answer.skipped:  # a skip word: nothing saved, on as after an answer
+        return _follow_routes(flow, state, values, context, effects)
     if wait.save:
         values[wait.save] = answer.value
         effects.append(Saved(wait.save, answer.value))
@@ -178,7 +186,7 @@ def _retry(flow: Flow, wait: Wait, reason: str | None, position: Position, conte
     """The state's own retry text, or one written from the answer kind."""
     if wait.retry:
         language = _language(wait.retry, context.language, flow.default_language)
-        text = render(wait.retry[language], _values(position.answers, context, language))
+        text = render(wait.retry[language], _values(position.answers, context, language), "")
         return Say(text, language)
     prompt = answers.reprompt(
         wait, context.language, reason, context.channel, flow.default_language
@@ -283,7 +291,7 @@ def _say(flow: Flow, state: State, values: dict[str, Any], context: Context) -> 
     for texts in (state.discreet, state.say) if context.discreet else (state.say,):
         if texts:
             language = _language(texts, context.language, flow.default_language)
-            return Say(render(texts[language], _values(values, context, language)), language)
+            return Say(render(texts[language], _values(values, context, language), ""), language)
     return None
 
 
@@ -297,7 +305,8 @@ def _language(texts: dict[str, str], wanted: str, default: str) -> str:
 
 
 def _values(answers_so_far: dict[str, Any], context: Context, language: str) -> dict[str, Any]:
-    """What message text may show: the answers, then nickname, program and today."""
+    """What message text may show: the answers, then nickname, program and today. A name
+    with no value here (an answer not given yet, or skipped) is rendered as nothing."""
     return {
         **answers_so_far,
         "nickname": context.nickname,
@@ -312,7 +321,7 @@ def _param(value: Any, values: dict[str, Any], context: Context) -> Any:
         key = value.strip("${}")
         return _values(values, context, context.language).get(key)
     if isinstance(value, str):
-        return render(value, _values(values, context, context.language))
+        return render(value, _values(values, context, context.language), "")
     return value
 
 

@@ -1,17 +1,33 @@
 """Message text: fill in `$variables` safely, and list the variables a text uses.
 
-Templates are `string.Template` strings (`$name`, `${name}`, `$$` for a dollar sign). A value is
-shown as plain text: control characters become spaces and it is cut to 40 characters, so an
-answer can never reshape a message or reach anything but the values given.
+Templates are written like `string.Template` strings (`$name`, `${name}`, `$$` for a dollar
+sign), plus a fallback for an empty value: `${nickname|friend}` shows "friend" when the member has
+no nickname. The fallback is plain text (no `$`, `{` or `}`, so no nested variables). One regular
+expression reads all of these in a single pass, so neither a value nor a fallback is ever read
+again as a template. A value is shown as plain text: control characters become spaces and it is
+cut to 40 characters, so an answer can never reshape a message or reach anything but the values
+given.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
-from string import Template
 
 MAX_VALUE_LENGTH = 40
+
+# `$$`, `$name`, `${name}` or `${name|fallback}` (string.Template's names: ASCII, any case).
+VARIABLE = re.compile(
+    r"""\$(?:
+        (?P<escaped>\$)
+      | (?P<named>[_a-z][_a-z0-9]*)
+      | \{(?P<braced>[_a-z][_a-z0-9]*)(?:\|(?P<fallback>[^${}]*))?\}
+    )""",
+    re.IGNORECASE | re.ASCII | re.VERBOSE,
+)
+# Where a `${` starts something VARIABLE cannot read (the validator reports it).
+BAD_BRACE = re.compile(r"\$\$|\$\{")
 
 MONTHS = {
     "en": (
@@ -27,14 +43,80 @@ WEEKDAYS = {
 }
 
 
-def render(template: str, values: dict[str, object]) -> str:
-    """Fill in the variables of `template`; an unknown variable is left as written."""
-    return Template(template).safe_substitute({key: plain(value) for key, value in values.items()})
+def render(template: str, values: dict[str, object], missing: str | None = None) -> str:
+    """Fill in the variables of `template`.
+
+    A variable not in `values` shows `missing`, or is left as written when `missing` is None.
+    A fallback `${name|text}` shows its text whenever the value is empty (not in `values`,
+    none, blank, a mapping).
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group("escaped") is not None:
+            return "$"
+        name = match.group("named") or match.group("braced")
+        fallback = match.group("fallback")
+        if name not in values:
+            if fallback is not None:
+                return fallback
+            return match.group(0) if missing is None else missing
+        shown = plain(values[name])
+        return fallback if fallback is not None and not shown else shown
+
+    return VARIABLE.sub(fill, template)
 
 
 def variables(template: str) -> set[str]:
-    """The names of the variables `template` uses (`$name` and `${name}`)."""
-    return set(Template(template).get_identifiers())
+    """The names of the variables `template` uses (`$name`, `${name}` and `${name|fallback}`)."""
+    return {
+        match.group("named") or match.group("braced")
+        for match in VARIABLE.finditer(template)
+        if match.group("escaped") is None
+    }
+
+
+def fallbacks(template: str) -> list[str]:
+    """The fallback texts of `template`'s variables, in order (`${nickname|friend}`: "friend")."""
+    return [
+        match.group("fallback")
+        for match in VARIABLE.finditer(template)
+        if match.group("fallback") is not None
+    ]
+
+
+def longest(template: str, placeholder: str, values: dict[str, object] | None = None) -> str:
+    """`template` as long as it can be sent, to measure it in SMS segments.
+
+    Each variable shows its value from `values`, else `placeholder`; a variable with a fallback
+    shows its fallback padded to that length, so the fallback's own characters (an accent that
+    forces UCS-2) and its length both count.
+    """
+    given = values or {}
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group("escaped") is not None:
+            return "$"
+        name = match.group("named") or match.group("braced")
+        shown = plain(given[name]) if name in given else placeholder
+        fallback = match.group("fallback")
+        if fallback is None:
+            return shown
+        return fallback + "x" * max(0, len(shown) - len(fallback))
+
+    return VARIABLE.sub(fill, template)
+
+
+def unreadable(template: str) -> list[str]:
+    """Each `${...}` of `template` that is not a variable: a bad name, or a fallback holding a
+    `$` or `{` (each shown from `${` to the next `}`, cut to 40 characters)."""
+    bad = []
+    for match in BAD_BRACE.finditer(template):
+        start = match.start()
+        if match.group(0) == "$$" or VARIABLE.match(template, start):
+            continue
+        end = template.find("}", start)
+        bad.append(template[start : end + 1 if end >= 0 else None][:MAX_VALUE_LENGTH])
+    return bad
 
 
 def plain(value: object) -> str:

@@ -3,7 +3,7 @@
 YAML is read with ruamel.yaml's round-trip loader, which keeps the line of every key. `load`
 checks each flow's shape; `check` then looks at the whole flow: states that exist and are
 reached, loops that never wait, translations, text length in SMS segments, choices that collide,
-actions and their parameters, conditions and text variables. A folder is also checked as a set:
+skip words, actions and their parameters, conditions and text variables (and their fallbacks). A folder is also checked as a set:
 no two files may name the same flow, and `start_flow` must name one of them.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -21,10 +22,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from smsline import segments
 from smsline.engine import expressions
 from smsline.engine.actions import ACTIONS, ENDING_ACTIONS, param_problems
-from smsline.engine.answers import normalise
+from smsline.engine.answers import normalise, parse
 from smsline.engine.format import CONTEXT_NAMES, TEXT_NAMES, Flow, FlowError, State, build
 from smsline.engine.problems import LineMap, Path, Problem, Problems
-from smsline.engine.text import render, variables
+from smsline.engine.text import longest, unreadable, variables
 
 MAX_FILE_CHARS = 1_000_000
 MAX_NODES = 100_000
@@ -196,6 +197,7 @@ def check(flow: Flow, lines: LineMap | None = None) -> list[Problem]:
     for state in flow.states.values():
         _check_texts(flow, state, saved, problems)
         _check_choice(flow, state, problems)
+        _check_skip(flow, state, problems)
         _check_actions(flow, state, saved, problems)
         for index, route in enumerate(state.routes):
             message = route.when and expressions.check(route.when, CONTEXT_NAMES | saved)
@@ -304,6 +306,13 @@ def _check_texts(flow: Flow, state: State, saved: set[str], problems: Problems) 
 
 def _check_variables(path: Path, text: str, saved: set[str], problems: Problems) -> None:
     known = TEXT_NAMES | saved
+    for written in unreadable(text):
+        problems.error(
+            path,
+            "write a variable as ${name} or ${name|fallback}, with a plain fallback "
+            "(no $, { or } in it)",
+            written,
+        )
     for name in sorted(variables(text) - known):
         problems.error(
             path,
@@ -313,7 +322,7 @@ def _check_variables(path: Path, text: str, saved: set[str], problems: Problems)
 
 
 def _check_length(path: Path, language: str, text: str, problems: Problems) -> None:
-    measured = render(text, dict.fromkeys(variables(text), PLACEHOLDER))
+    measured = longest(text, PLACEHOLDER)  # a fallback counts with its own letters
     size = segments.count(measured)
     described = f"{size.segments} SMS segments ({size.encoding}, {size.units} characters)"
     if size.segments > MAX_SEGMENTS:
@@ -353,6 +362,37 @@ def _check_choice(flow: Flow, state: State, problems: Problems) -> None:
                     other = options[owners[form]].value
                     problems.error(path, f"also names the option '{other}' ({language})", word)
                 owners.setdefault(form, index)
+
+
+def _check_skip(flow: Flow, state: State, problems: Problems) -> None:
+    """Skip words: in the flow's languages (all of them), readable, and never an answer too."""
+    if not state.wait or not state.wait.skip:
+        return
+    here = ("states", state.name, "wait", "skip")
+    answering = replace(state.wait, skip={})
+    for language in flow.languages:
+        if language not in state.wait.skip:
+            problems.error((*here, language), f"no '{language}' skip words")
+    for language, words in state.wait.skip.items():
+        if language not in flow.languages:
+            known = ", ".join(flow.languages)
+            problems.error(
+                (*here, language), f"not one of the flow's languages ({known})", language
+            )
+        for index, word in enumerate(words):
+            path = (*here, language, index)
+            if not normalise(word):
+                problems.error(path, "a skip word needs a letter or a digit", word)
+            elif normalise(word) == "0":
+                problems.error(
+                    path, "0 is crisis help on a call, so it cannot be a skip word", word
+                )
+            elif answering.answer != "text" and (found := parse(answering, word, language)).ok:
+                if answering.answer == "choice":
+                    message = f"also names the option '{found.value}'"
+                else:
+                    message = f"also an answer to this question ({found.value!r})"
+                problems.error(path, f"{message}: a skip word must not be an answer", word)
 
 
 def _check_actions(flow: Flow, state: State, saved: set[str], problems: Problems) -> None:

@@ -1,9 +1,10 @@
 """Plan what a call says and gathers for one engine step; the edge builds the TwiML from it.
 
 Each `Say` is spoken in its language's voice. A wait becomes a gather of keypad digits and
-speech: a menu is read as "Press 1 for check in. Press 2 for talk to a peer." and, wherever 0
-is not itself an answer, "Press 0 at any time for crisis help." The edge should put the says
-inside the `<Gather>` so a caller can answer before the end, and hang up when `hangup` is set.
+speech, always both (a free-text wait too, so 0 for crisis help is always heard): a menu is read
+as "Press 1 for check in. Press 2 for talk to a peer." and, wherever 0 is not itself an answer,
+"Press 0 at any time for crisis help." The edge should put the says inside the `<Gather>` so a
+caller can answer before the end, and hang up when `hangup` is set.
 """
 
 from __future__ import annotations
@@ -100,8 +101,6 @@ def _menu(wait: Wait, language: str, default_language: str) -> list[tuple[str, s
 def _gather(wait: Wait, language: str, default_language: str) -> Gather:
     """How to listen for the answer: keys to expect and words to help speech recognition."""
     words = _words(language)
-    if wait.answer == "text":
-        return Gather("speech", None, GATHER_SECONDS, language_tag(language), ())
     num_digits = None
     hints: tuple[str, ...] = ()
     if wait.answer == "choice":
@@ -125,4 +124,8 @@ def _gather(wait: Wait, language: str, default_language: str) -> Gather:
     elif wait.answer == "number" and wait.min is not None and wait.max is not None:
         if 0 <= wait.min and wait.max <= 9:
             num_digits = 1
+    skip = wait.skip.get(language) or wait.skip.get(default_language) or ()
+    hints = tuple(dict.fromkeys((*hints, *skip)))
+    # Keys and speech on every gather, a free-text one too: 0 is crisis help wherever it is
+    # not itself an answer, so the keypad must always be heard.
     return Gather("dtmf speech", num_digits, GATHER_SECONDS, language_tag(language), hints)
