@@ -64,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     env = webhook.app_environment(argparse.Namespace(redis_url=args.redis_url), target)
     app = create_app(Config.from_env(env))
     line = app.extensions["smsline"]
-    from smsline.models import LineNumber
-
     from smsline import flowstore
+    from smsline.models import LineNumber
 
     with line.sessions() as session:
         session.add(LineNumber(e164=webhook.LINE_NUMBER, purpose="line"))
