@@ -15,9 +15,12 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection.
+    SQL parameters never appear in errors or logs (they may hold hashes and ciphertexts)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
@@ -41,7 +44,9 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping (a round trip on every checkout): a connection that died with a database restart
     # is invalidated on its first error and the webhook runs again on a fresh one (inbound.receive).
-    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
+    return create_engine(
+        url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
