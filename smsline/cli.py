@@ -196,6 +196,112 @@ def supporters_add(name: str, phone: str, timezone: str, language: str, coordina
         click.echo(f"{role} {supporter.name} added (#{supporter.id}, {phones.last_digits(number)})")
 
 
+@main.group()
+def members() -> None:
+    """Members of the line."""
+
+
+STAFF_CONSENT_WORDING = "Enrolled in person by staff (consent given verbally)"
+
+
+@members.command("add")
+@click.option("--phone", required=True, help="E.164, e.g. +15551234567")
+@click.option("--nickname", required=True, help="what the line calls them (no real name needed)")
+@click.option("--timezone", required=True, help="IANA time zone, e.g. America/Chicago")
+@click.option("--checkin-time", required=True, help="local time of the daily check-in, HH:MM")
+@click.option("--days", default="daily", show_default=True, help="daily, weekdays or mon,wed,fri")
+@click.option("--language", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option("--consent", is_flag=True, help="they gave consent in person (required)")
+def members_add(
+    phone: str,
+    nickname: str,
+    timezone: str,
+    checkin_time: str,
+    days: str,
+    language: str,
+    consent: bool,
+) -> None:
+    """Enrol a member who gave consent in person: the consent, and who recorded it, are logged."""
+    from smsline import audit, checkins, crypto, outbox, phones, schedule
+    from smsline.models import Consent, Member
+
+    if not consent:
+        raise click.UsageError(
+            "--consent is required: enrol only someone who agreed in person to texts from the line"
+        )
+    try:
+        number = phones.normalise(phone)
+    except phones.InvalidPhone as error:
+        raise click.BadParameter(str(error), param_hint="--phone") from None
+    checks = (
+        ("--timezone", lambda: schedule.zone(timezone)),
+        ("--checkin-time", lambda: schedule.normalise_time(checkin_time)),
+        ("--days", lambda: schedule.normalise_days(days)),
+    )
+    values = {}
+    for hint, check in checks:
+        try:
+            values[hint] = check()
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint=hint) from None
+    name = nickname.strip()
+    if not name or len(name) > 40:
+        raise click.BadParameter("1 to 40 characters", param_hint="--nickname")
+    line = _line()
+    with line.sessions() as session:
+        phone_hash = crypto.current().index(number)
+        if session.scalar(select(Member).where(Member.phone_hash == phone_hash)):
+            raise click.ClickException("a member with that phone number already exists")
+        if outbox.is_opted_out(session, phone_hash):
+            raise click.ClickException(
+                "that number opted out by text: they need to text START to the line first"
+            )
+        member = Member(
+            nickname=name,
+            language=language,
+            timezone=timezone,
+            status="active",
+            checkin_time=values["--checkin-time"],
+            checkin_days=values["--days"],
+        )
+        member.phone = number
+        session.add(member)
+        now = datetime.now(UTC)
+        checkins.schedule_next(member, now)
+        session.flush()
+        for purpose in ("line", "checkins"):
+            session.add(
+                Consent(
+                    phone_hash=phone_hash,
+                    member_id=member.id,
+                    purpose=purpose,
+                    granted=True,
+                    wording=STAFF_CONSENT_WORDING,
+                    channel="staff",
+                    recorded_by="cli",
+                    at=now,
+                )
+            )
+            audit.record(
+                session,
+                actor="cli",
+                action="consent.grant",
+                subject_type="member",
+                subject_id=member.id,
+                reason=purpose,
+                details={"channel": "staff"},
+            )
+        audit.record(
+            session, actor="cli", action="member.add", subject_type="member", subject_id=member.id
+        )
+        session.commit()
+        first = member.next_checkin_at.isoformat() if member.next_checkin_at else "none"
+        click.echo(
+            f"member {member.nickname} added (#{member.id}, {phones.last_digits(number)}); "
+            f"first check-in {first}"
+        )
+
+
 @main.group("settings")
 def settings_group() -> None:
     """Operating settings (defaults in code, changes in the database)."""

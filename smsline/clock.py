@@ -1,6 +1,8 @@
 """The sweep ("tick"): finds what is due in the database and hands it to the workers.
 
-Here: outbox retries whose time has come, rows left `pending`/`queued` by a lost Redis or a failed
+Here: members whose check-in is due (claimed, started, written to the outbox and rescheduled in
+one transaction; a check-in more than `checkin_late_hours` late is skipped and recorded), outbox
+retries whose time has come, rows left `pending`/`queued` by a lost Redis or a failed
 hand-over, and rows stuck in `sending` after a killed worker (reconciled with Twilio before any
 resend). Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite transactions here begin
 IMMEDIATE (db.py), which serialises the claims. Two clocks at once therefore never hand the same row
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smsline import outbox
+from smsline import checkins, flowstore, outbox, settings
 from smsline.models import OutboundMessage
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
@@ -35,6 +37,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
     """One pass over everything due at `now`; returns counts of what it did."""
     counts = {"handed_over": 0, "reconciled": 0, "resent": 0, "conversations": 0}
     counts["conversations"] = _move_conversations(line, now)
+    counts.update(_checkins(line, now))
     with line.sessions() as session:
         stuck = _claim_stuck_sending(session, now)
         session.commit()
@@ -55,6 +58,37 @@ def _lock(statement, session: Session):  # noqa: ANN001, ANN202
     if session.get_bind().dialect.name == "postgresql":
         return statement.with_for_update(skip_locked=True)
     return statement
+
+
+def _checkins(line: Line, now: datetime) -> dict[str, int]:
+    """Due check-ins, a batch a transaction: each claimed member's check-in is written to the outbox
+    (held through quiet hours there) and their next one scheduled before the commit, so two clocks
+    never send one twice and a crash loses none. Texts go to the workers after each commit."""
+    counts = {"checkins": 0, "checkins_skipped": 0}
+    while True:
+        with line.sessions() as session:
+            late_after = timedelta(hours=settings.get(session, "checkin_late_hours"))
+            members = session.scalars(_lock(checkins.due(now, BATCH), session)).all()
+            opted_out = checkins.opted_out(session, list(members))
+            try:
+                results = [
+                    checkins.deliver(
+                        session, member, now, late_after, member.phone_hash in opted_out
+                    )
+                    for member in members
+                ]
+            except flowstore.UnknownFlow as error:
+                session.rollback()  # the members stay due until the flows are published
+                log.error("check-ins not sent: %s", error)
+                return counts
+            outbound = session.info.pop("outbox_ids", [])
+            session.commit()
+        counts["checkins"] += results.count("sent")
+        counts["checkins_skipped"] += results.count("skipped")
+        if outbound:
+            line.queues.hand_over(outbound, now=now)
+        if len(members) < BATCH:
+            return counts
 
 
 def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, str]]:

@@ -44,9 +44,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping (a round trip on every checkout): a connection that died with a database restart
     # is invalidated on its first error and the webhook runs again on a fresh one (inbound.receive).
-    return create_engine(
-        url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True
-    )
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

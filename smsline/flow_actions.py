@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from smsline import audit, coordinators
+from smsline import audit, checkins, coordinators, schedule
 from smsline.engine import run
 from smsline.engine.format import Flow
 from smsline.engine.text import plain, render
@@ -70,10 +70,12 @@ def set_field(session, member, conversation, flow, params, context, now) -> None
         member.zip = _plain(value.get("zip"), 10) or None
         if value.get("timezone"):
             member.timezone = value["timezone"]
+            checkins.schedule_next(member, now)
     elif field == "timezone":
         try:
             ZoneInfo(str(value))
             member.timezone = str(value)
+            checkins.schedule_next(member, now)
         except (ZoneInfoNotFoundError, ValueError):
             log.warning("conversation %s: not a time zone, kept the old one", conversation.id)
     elif field == "nickname" and value:
@@ -134,24 +136,34 @@ def record_consent(session, member, conversation, flow, params, context, now) ->
 
 @handles("set_checkin")
 def set_checkin(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
-    if params.get("time"):
-        member.checkin_time = _plain(params["time"], 5)
-    if params.get("days"):
-        member.checkin_days = _plain(params["days"], 30)
+    """Set the check-in time and days and schedule the next check-in."""
+    days = params.get("days")
+    if isinstance(days, list | tuple):
+        days = ",".join(str(day) for day in days)
+    try:
+        if params.get("time"):
+            member.checkin_time = schedule.normalise_time(str(params["time"]))
+        if days:
+            member.checkin_days = schedule.normalise_days(str(days))
+    except ValueError as error:
+        log.warning("conversation %s: check-in not changed: %s", conversation.id, error)
+    checkins.schedule_next(member, now)
 
 
 @handles("pause_checkins")
 def pause_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
-    """Pause check-ins for `days`, or until RESUME when no days are given."""
+    """Pause check-ins for `days` (they come back on their own after), or until RESUME."""
     member.status = "paused"
     days = params.get("days")
     member.paused_until = now + timedelta(days=int(days)) if days else None
+    checkins.schedule_next(member, now)
 
 
 @handles("resume_checkins")
 def resume_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
     member.status = "active"
     member.paused_until = None
+    checkins.schedule_next(member, now)
 
 
 @handles("save_checkin")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import literal, select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from smsline import (
     audit,
+    checkins,
     conversations,
     coordinators,
     crypto,
@@ -234,6 +236,8 @@ def converse(
     """Run the member's conversation on their text. A broken or missing flow never leaves a person
     unanswered: they get the greeting, and the error is logged for the coordinators."""
     now = utcnow()
+    if member.status == "active" and keywords.action_for(words) == "later":
+        return _later(session, member, now, waiting)
     try:
         flow_name = keywords.flow_for(words, consented=member.status != "new")
         outcome = None
@@ -249,6 +253,16 @@ def converse(
         return Answer("greeting", [(text("greeting", member.language, program=program), "reply")])
     route = f"flow:{outcome.conversation.flow_name}" if outcome.conversation else "flow"
     return Answer(route[:20], [(body, "reply") for body in outcome.texts])
+
+
+def _later(session: Session, member: Member, now: datetime, waiting: Conversation | None) -> Answer:
+    """LATER: the waiting check-in (or whatever waits) ends, and the check-in is asked again in an
+    hour by the clock."""
+    waiting = conversations.active(session, member) if waiting is None else waiting
+    if waiting is not None and waiting.status == "active":
+        conversations.close(waiting, "later")
+    checkins.later(member, now)
+    return Answer("later", [(text("later", member.language), "reply")])
 
 
 def _language(words: str, default: str) -> str:

@@ -26,6 +26,13 @@ FLOWS = {
     "idioma": "language",
     "menu": "menu",
 }
+# Words that act at once instead of starting a flow (inbound.converse carries them out).
+ACTIONS = {
+    "later": "later",
+    "luego": "later",
+    "mas tarde": "later",
+    "despues": "later",
+}
 # Before a stranger has said yes to the line, only asking for a person skips the welcome.
 BEFORE_CONSENT = frozenset({"peer"})
 
@@ -37,3 +44,9 @@ def flow_for(text: str, consented: bool = True) -> str | None:
     if flow is not None and not consented and flow not in BEFORE_CONSENT:
         return None
     return flow
+
+
+def action_for(text: str) -> str | None:
+    """The action a keyword asks for (LATER: the check-in again in an hour); the caller checks
+    that the sender is an active member."""
+    return ACTIONS.get(normalise(text))

@@ -116,9 +116,12 @@ class Member(PhoneMixin, Base):
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local
     checkin_days: Mapped[str | None] = mapped_column(String(30))  # daily | weekdays | mon,wed,fri
     paused_until: Mapped[datetime | None]  # paused check-ins resume then (None: until RESUME)
+    next_checkin_at: Mapped[datetime | None]  # UTC; None: no check-in scheduled
     line_number_id: Mapped[int | None] = mapped_column(ForeignKey("line_numbers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_members_checkin_due", "status", "next_checkin_at"),)
 
 
 class Supporter(PhoneMixin, Base):

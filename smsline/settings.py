@@ -90,6 +90,9 @@ DEFINITIONS: dict[str, Definition] = {
         5, _int(1, 120), "Minutes before a peer offer escalates"
     ),
     "relay_quiet_minutes": Definition(120, _int(5, 1440), "Minutes of silence that end a relay"),
+    "checkin_late_hours": Definition(
+        3, _int(1, 12), "Hours late after which a check-in is skipped (a clock that was down)"
+    ),
     "missed_checkins_before_outreach": Definition(
         3, _int(1, 30), "Missed check-ins before a kind note"
     ),

@@ -27,6 +27,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thanks, {name}. Nothing is waiting for you right now.",
         "es": "Gracias, {name}. No hay nada pendiente para ti ahora.",
     },
+    "later": {
+        "en": "No problem. We'll check in again in about an hour. Take care.",
+        "es": "Claro. Te escribimos de nuevo en una hora. Cuídate.",
+    },
     "no_pictures": {
         "en": "We can't pass on pictures here, only words, so we didn't keep it.",
         "es": "Aquí no podemos pasar fotos, solo palabras, así que no la guardamos.",

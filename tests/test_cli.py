@@ -103,6 +103,8 @@ def test_tick_at_runs_the_sweep_as_of_that_instant(run, session) -> None:  # noq
         "at": "2026-11-25T09:00:00+00:00",
         "handed_over": 0,
         "conversations": 0,
+        "checkins": 0,
+        "checkins_skipped": 0,
         "reconciled": 0,
         "resent": 0,
     }
