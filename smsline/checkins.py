@@ -1,24 +1,34 @@
 """Daily check-ins: when a member's next one is due (`schedule`), asking again in an hour (`later`),
-and what the clock does with a due one (`deliver`).
+what the clock does with a due one (`deliver`), and how one ends (`answered`, `ended`).
 
 `Member.next_checkin_at` is the record of what is due: the clock claims due members, delivers and
 advances it in one transaction, so a check-in is neither lost nor sent twice.
+
+A check-in is missed when it times out or expires with no answer at all (LATER, an interruption or a
+partial answer are not misses). Misses in a row reach out, never nag: nothing at first, one kind
+text after `missed_checkins_before_outreach`, the coordinators told once after
+`missed_checkins_before_coordinator`; any answered check-in starts over. The streak of answered
+days only ever encourages: a miss resets it without a word.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from smsline import audit, outbox, schedule
-from smsline.models import Member, OptOut
+from smsline import audit, coordinators, outbox, schedule, settings
+from smsline.models import Conversation, Member, OptOut
+from smsline.texts import NO_NAME, text
 
 log = logging.getLogger(__name__)
 
 LATER = timedelta(hours=1)
+FLOW = "checkin"
+MISSED_REASONS = frozenset({"timeout", "expired"})  # how the engine ends a check-in nobody answered
 
 
 def schedule_next(member: Member, now: datetime) -> datetime | None:
@@ -114,7 +124,7 @@ def deliver(
         result = "opted_out"
     else:
         result = "sent"
-        outcome = conversations.start(session, member, "checkin", now, channel="sms")
+        outcome = conversations.start(session, member, FLOW, now, channel="sms")
         for body in outcome.texts:
             outbox.write(
                 session,
@@ -128,3 +138,72 @@ def deliver(
             )
     schedule_next(member, now)
     return result
+
+
+def answered(member: Member, today: date) -> None:
+    """An answered check-in (any answer at all): the run of misses is over, and the streak counts
+    this local day, once however many check-ins it holds."""
+    member.checkins_missed = 0
+    if member.last_checkin_on != today:
+        member.checkin_streak = (member.checkin_streak or 0) + 1
+        member.last_checkin_on = today
+
+
+def ended(
+    session: Session,
+    member: Member,
+    conversation: Conversation,
+    reason: str,
+    today: date,
+    now: datetime,
+) -> None:
+    """A conversation ended: a check-in that timed out or expired without a single answer is a
+    miss; with some answers (even if it expired before saving them) it counts as answered."""
+    if conversation.flow_name != FLOW or reason not in MISSED_REASONS:
+        return
+    if json.loads(conversation.answers_enc or "{}"):
+        answered(member, today)
+    else:
+        missed(session, member, now)
+
+
+def missed(session: Session, member: Member, now: datetime) -> None:
+    """Count a missed check-in; the streak starts over quietly. The Nth miss in a row sends one
+    kind text (outbox: quiet hours and opt-outs apply), the Mth tells the coordinators; each once
+    per run of misses."""
+    if member.status != "active" or outbox.is_opted_out(session, member.phone_hash):
+        return  # paused, erased or opted out meanwhile: nothing to reach out with
+    member.checkins_missed = (member.checkins_missed or 0) + 1
+    member.checkin_streak = 0
+    values = settings.all_values(session)
+    if member.checkins_missed == values["missed_checkins_before_outreach"]:
+        key = "outreach_discreet" if member.discreet else "outreach"
+        name = member.nickname or NO_NAME.get(member.language, NO_NAME["en"])
+        outbox.write(
+            session,
+            to=member.phone,
+            body=text(key, member.language, name=name),
+            kind="outreach",
+            queue="bulk",
+            timezone=member.timezone,
+            member_id=member.id,
+            now=now,
+        )
+        audit.record(
+            session,
+            actor="line",
+            action="checkin.outreach",
+            subject_type="member",
+            subject_id=member.id,
+            details={"missed_in_a_row": member.checkins_missed},
+        )
+    if member.checkins_missed == values["missed_checkins_before_coordinator"]:
+        coordinators.tell(
+            session,
+            kind="outreach",
+            text_key="outreach_page",
+            member=member,
+            details={"missed_in_a_row": member.checkins_missed},
+            urgent=False,
+            now=now,
+        )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smsline import flow_actions, flowstore, settings
+from smsline import checkins, flow_actions, flowstore, settings
 from smsline.engine import run
 from smsline.engine.format import Flow
 from smsline.models import Conversation, Member
@@ -42,6 +42,9 @@ def context_for(session: Session, member: Member, channel: str, now: datetime) -
         nickname=member.nickname,
         program=settings.get(session, "program_name"),
         today=today,
+        streak=member.checkin_streak or 0,
+        checked_in_today=member.last_checkin_on == today,
+        peer_offered_today=member.peer_offered_on == today,
     )
 
 
@@ -154,6 +157,9 @@ def _apply(
             outcome.texts.append(settings.get(session, f"crisis_reply_{context.language}"))
         elif isinstance(effect, run.Ended):
             close(conversation, effect.reason)
+            checkins.ended(
+                session, member, conversation, effect.reason, context.today or now.date(), now
+            )
     if step.position is not None:
         conversation.state = step.position.state
         conversation.answers_enc = json.dumps(step.position.answers)

@@ -1,11 +1,13 @@
 """Telling the coordinators: a text to each coordinator on call (until the roster exists, and
 whenever it names none: every active coordinator), an item in the follow-up queue, an audit entry.
-Quiet hours never apply. The texts carry a nickname or member number and a follow-up number, never
-a phone number or the member's words."""
+Quiet hours never apply to an urgent page (a crisis, a peer request); a follow-up that can wait (a
+member who went quiet, a hard day) waits for each coordinator's morning. The texts carry a nickname
+or member number and a follow-up number, never a phone number or the member's words."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,9 +40,12 @@ def tell(
     inbound_id: int | None = None,
     from_number: str | None = None,
     details: dict | None = None,
+    urgent: bool = True,
+    now: datetime | None = None,
 ) -> FollowUp:
     """Open a follow-up of `kind` and text every coordinator on call the `text_key` text (except the
-    supporter it is about). The caller commits."""
+    supporter it is about); unless `urgent`, the text waits out the coordinator's quiet hours. The
+    caller commits."""
     followup = FollowUp(kind=kind, member_id=member.id if member else None, inbound_id=inbound_id)
     session.add(followup)
     session.flush()
@@ -58,9 +63,11 @@ def tell(
             session,
             to=coordinator.phone,
             body=body,
-            kind="page",
+            kind="page" if urgent else "followup",
             supporter_id=coordinator.id,
             from_number=from_number,
+            timezone=None if urgent else coordinator.timezone,
+            now=now,
         )
         told += 1
     audit.record(

@@ -168,6 +168,9 @@ def resume_checkins(session, member, conversation, flow, params, context, now) -
 
 @handles("save_checkin")
 def save_checkin(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """Store the answers as a check-in; an answered check-in ends a run of misses and counts
+    today in the streak."""
+    checkins.answered(member, context.today or now.date())
     session.flush()
     session.add(
         CheckinRecord(
@@ -204,6 +207,16 @@ def notify_coordinators(session, member, conversation, flow, params, context, no
         text_key="flow_notice_page",
         member=member,
         details={"reason": _plain(params.get("reason", "")), "flow": flow.name},
+    )
+
+
+@handles("flag_risk")
+def flag_risk(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """A check-in's rules saw a hard day: supporters get a follow-up (the text names the member,
+    never the answers), and today's peer offer is recorded so the flow offers once a day."""
+    member.peer_offered_on = context.today or now.date()
+    coordinators.tell(
+        session, kind="risk", text_key="risk_page", member=member, urgent=False, now=now
     )
 
 

@@ -4,11 +4,12 @@ found through their blind index (`*_hash`), so a copy of the database alone reve
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -117,6 +118,10 @@ class Member(PhoneMixin, Base):
     checkin_days: Mapped[str | None] = mapped_column(String(30))  # daily | weekdays | mon,wed,fri
     paused_until: Mapped[datetime | None]  # paused check-ins resume then (None: until RESUME)
     next_checkin_at: Mapped[datetime | None]  # UTC; None: no check-in scheduled
+    checkin_streak: Mapped[int] = mapped_column(Integer, default=0)  # answered days in a row
+    checkins_missed: Mapped[int] = mapped_column(Integer, default=0)  # missed in a row
+    last_checkin_on: Mapped[date | None] = mapped_column(Date)  # local day of the last answer
+    peer_offered_on: Mapped[date | None] = mapped_column(Date)  # local day of the last risk offer
     line_number_id: Mapped[int | None] = mapped_column(ForeignKey("line_numbers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 # Texts a person gets because of what they just sent us, which an opt-out does not silence: the one
 # confirmation of STOP/START/HELP, and crisis resources to someone who texted in crisis.
 ALWAYS_ALLOWED = frozenset({"compliance", "crisis"})
-# Texts nobody asked for just now: they wait out the recipient's quiet hours.
-AUTOMATED = frozenset({"checkin", "reminder", "notice", "outreach"})
+# Texts nobody asked for just now: they wait out the recipient's quiet hours ("followup": a
+# coordinator's text about a follow-up that can wait for their morning).
+AUTOMATED = frozenset({"checkin", "reminder", "notice", "outreach", "followup"})
 TERMINAL = frozenset({"delivered", "undelivered", "failed"})
 CLAIMABLE = ("pending", "queued")
 BACKOFF_BASE = timedelta(seconds=30)

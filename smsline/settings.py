@@ -94,7 +94,10 @@ DEFINITIONS: dict[str, Definition] = {
         3, _int(1, 12), "Hours late after which a check-in is skipped (a clock that was down)"
     ),
     "missed_checkins_before_outreach": Definition(
-        3, _int(1, 30), "Missed check-ins before a kind note"
+        3, _int(1, 30), "Missed check-ins in a row before one kind note to the member"
+    ),
+    "missed_checkins_before_coordinator": Definition(
+        5, _int(1, 60), "Missed check-ins in a row before the coordinators are told"
     ),
     "retention_days": Definition(90, _int(1, 3650), "Days message bodies are kept"),
     "max_send_attempts": Definition(

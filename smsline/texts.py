@@ -53,7 +53,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "{program}: a {who} le vendría bien una palabra amable. "
         "Revisa la cola de seguimiento (#{followup}).",
     },
+    # After several missed check-ins in a row: once, gently; nothing about recovery in either
+    # version (`outreach_discreet` for members who asked for discreet wording).
+    "outreach": {
+        "en": "Hi {name}, just thinking of you. No pressure to check in; we're here when you "
+        "want us. Text PEER any time.",
+        "es": "Hola {name}, pensamos en ti. Sin presión para reportarte; aquí estamos cuando "
+        "quieras. Escribe HABLAR cuando sea.",
+    },
+    "outreach_discreet": {
+        "en": "Hi {name}, just thinking of you. No pressure at all; we're here whenever you "
+        "want to talk. Text PEER any time.",
+        "es": "Hola {name}, pensamos en ti. Sin presión; aquí estamos cuando quieras hablar. "
+        "Escribe HABLAR cuando sea.",
+    },
+    "outreach_page": {
+        "en": "{program}: member {who} hasn't checked in for a while; maybe reach out. "
+        "Follow-up queue #{followup}.",
+        "es": "{program}: {who} no se ha reportado en un tiempo; quizás escríbele. "
+        "Cola de seguimiento #{followup}.",
+    },
+    "risk_page": {
+        "en": "{program}: member {who} could use a check-in from a peer today. "
+        "Please check the follow-up queue (#{followup}).",
+        "es": "{program}: a {who} le vendría bien que un compañero le escriba hoy. "
+        "Revisa la cola de seguimiento (#{followup}).",
+    },
 }
+
+# How a text greets a member without a nickname.
+NO_NAME = {"en": "there", "es": "de nuevo"}
 
 VOICE_WELCOME = {
     "en": "Hi, you've reached {program}. For now this line works by text, so please text this "

@@ -319,6 +319,49 @@ def test_set_language_changes_the_rest_of_the_step() -> None:
     assert result.effects[-2] == Say("¡Bienvenido!", "es")
 
 
+STREAK_STATES = {
+    "save": {
+        "actions": ["save_checkin"],
+        "routes": [
+            {"when": "peer_offered_today", "goto": "again"},
+            {"when": "streak in [3, 7]", "goto": "cheer"},
+            {"goto": "thanks"},
+        ],
+    },
+    "again": {"say": {"en": "Text PEER any time", "es": "Escribe HABLAR"}},
+    "cheer": {"say": {"en": "$streak in a row!", "es": "¡$streak seguidos!"}},
+    "thanks": {"say": {"en": "Thanks ($streak)", "es": "Gracias ($streak)"}},
+}
+
+
+def _streak_flow() -> Flow:
+    return checkin_flow(start="save", states=STREAK_STATES)
+
+
+def test_save_checkin_counts_today_in_the_streak_for_the_rest_of_the_step() -> None:
+    flow = _streak_flow()
+    assert says(start(flow, Context(streak=2))) == ["3 in a row!"]
+    assert says(start(flow, Context(language="es", streak=6))) == ["¡7 seguidos!"]
+    assert says(start(flow, Context(streak=3, checked_in_today=True))) == ["3 in a row!"]
+    assert says(start(flow, Context(streak=3))) == ["Thanks (4)"]
+    assert says(start(flow, Context())) == ["Thanks (1)"]
+
+
+def test_peer_offered_today_is_a_context_name_and_flag_risk_sets_it() -> None:
+    flow = _streak_flow()
+    assert says(start(flow, Context(streak=2, peer_offered_today=True))) == ["Text PEER any time"]
+    flagged = checkin_flow(
+        start="flag",
+        states={
+            "flag": {"actions": ["flag_risk"], "routes": [{"goto": "save"}]},
+            **STREAK_STATES,
+        },
+    )
+    result = start(flagged, Context(streak=2))
+    assert Act("flag_risk", {}) in result.effects
+    assert says(result) == ["Text PEER any time"]
+
+
 def test_a_lone_variable_parameter_passes_the_value_itself() -> None:
     flow = checkin_flow(
         start="zip",

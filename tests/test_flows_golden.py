@@ -120,7 +120,8 @@ def _started(step: Step) -> str | None:
 
 
 def _learn(step: Step, context: Context) -> Context:
-    """What the line remembers of the member after a step: language, discreet wording, nickname."""
+    """What the line remembers of the member after a step: language, discreet wording, nickname,
+    the check-in streak and today's peer offer."""
     for effect in step.effects:
         if isinstance(effect, Act):
             value = effect.params.get("value")
@@ -130,6 +131,10 @@ def _learn(step: Step, context: Context) -> Context:
                 context = replace(context, discreet=value)
             elif effect.name == "set_field" and effect.params.get("field") == "nickname":
                 context = replace(context, nickname=value)
+            elif effect.name == "save_checkin" and not context.checked_in_today:
+                context = replace(context, streak=context.streak + 1, checked_in_today=True)
+            elif effect.name == "flag_risk":
+                context = replace(context, peer_offered_today=True)
     return context
 
 
@@ -663,6 +668,7 @@ TEXT_TRANSCRIPTS = [
                 "saved note = 'fue una noche difícil'",
                 "act save_checkin",
                 "es: ¿Te ayudaría hablar con un compañero? Alguien de nuestro equipo puede escribirte hoy.",
+                "act flag_risk",
                 "timeout 2h",
             ]),
             ("sí", [
@@ -701,6 +707,7 @@ TEXT_TRANSCRIPTS = [
                 "saved note = 'work is a lot'",
                 "act save_checkin",
                 "en: Thanks for telling me. Sounds like a hard day. Want a peer to text you today?",
+                "act flag_risk",
                 "timeout 2h",
             ]),
             ("not now", [
@@ -737,6 +744,7 @@ TEXT_TRANSCRIPTS = [
             ("paso", [
                 "act save_checkin",
                 "es: ¿Te ayudaría hablar con un compañero? Alguien de nuestro equipo puede escribirte hoy.",
+                "act flag_risk",
                 "timeout 2h",
             ]),
             ("no", [
@@ -821,6 +829,7 @@ TEXT_TRANSCRIPTS = [
             (TIMEOUT, [
                 "act save_checkin",
                 "en: Thanks for telling me. Sounds like a hard day. Want a peer to text you today?",
+                "act flag_risk",
                 "timeout 2h",
             ]),
             ("yes", [
@@ -926,6 +935,151 @@ TEXT_TRANSCRIPTS = [
             ]),
             (EXPIRE, [
                 "ended expired",
+            ]),
+        ],
+    ),
+    Transcript(
+        "checkin: a 7th check-in in a row is cheered",
+        "checkin",
+        replace(SAM, streak=6),
+        [
+            (DUE, [
+                "en: Hi Sam, how are you today, from 1 (rough) to 5 (great)?",
+                "timeout 4h",
+            ]),
+            ("4", [
+                "saved mood = 4",
+                "en: Thanks. Any cravings today, from 0 (none) to 10 (strong)?",
+                "timeout 2h",
+            ]),
+            ("1", [
+                "saved craving = 1",
+                "en: Only if you want to say: have you used since we last checked in? Yes, no, or skip are all OK.",
+                "timeout 2h",
+            ]),
+            ("no", [
+                "saved used = 'no'",
+                "en: Anything else on your mind? A few words, or SKIP.",
+                "timeout 1h",
+            ]),
+            ("skip", [
+                "act save_checkin",
+                "en: Thanks for checking in. That's 7 check-ins in a row. Proud of you for showing up.",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "checkin: a second check-in the same day keeps the streak (30, not 31); Spanish, discreet",
+        "checkin",
+        replace(LUPE_DISCREET, streak=30, checked_in_today=True),
+        [
+            (DUE, [
+                "es: Hola Lupe, ¿cómo estás hoy? Del 1 (mal) al 5 (muy bien).",
+                "timeout 4h",
+            ]),
+            ("5", [
+                "saved mood = 5",
+                "es: Gracias. ¿Qué tan fuertes están las ganas hoy? Del 0 (nada) al 10 (muchas).",
+                "timeout 2h",
+            ]),
+            ("0", [
+                "saved craving = 0",
+                "es: Solo si quieres contarme: ¿algún tropiezo desde la última vez? Sí, no o paso: todo está bien.",
+                "timeout 2h",
+            ]),
+            ("no", [
+                "saved used = 'no'",
+                "es: ¿Algo más que quieras contar? Unas palabras, o PASO.",
+                "timeout 1h",
+            ]),
+            ("nada", [
+                "act save_checkin",
+                "es: Gracias por reportarte. Ya van 30 check-ins seguidos. ¡Qué orgullo que sigas presente!",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "checkin: no milestone, the usual thanks (a streak is never counted down)",
+        "checkin",
+        replace(SAM, streak=7),
+        [
+            (DUE, [
+                "en: Hi Sam, how are you today, from 1 (rough) to 5 (great)?",
+                "timeout 4h",
+            ]),
+            ("5", [
+                "saved mood = 5",
+                "en: Thanks. Any cravings today, from 0 (none) to 10 (strong)?",
+                "timeout 2h",
+            ]),
+            (TIMEOUT, [
+                "act save_checkin",
+                "en: Thanks for checking in. Glad you're here today.",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "checkin: a hard day after today's peer offer: no second offer, no second flag",
+        "checkin",
+        replace(SAM, peer_offered_today=True),
+        [
+            (DUE, [
+                "en: Hi Sam, how are you today, from 1 (rough) to 5 (great)?",
+                "timeout 4h",
+            ]),
+            ("1", [
+                "saved mood = 1",
+                "en: Thanks. Any cravings today, from 0 (none) to 10 (strong)?",
+                "timeout 2h",
+            ]),
+            ("9", [
+                "saved craving = 9",
+                "en: Only if you want to say: have you used since we last checked in? Yes, no, or skip are all OK.",
+                "timeout 2h",
+            ]),
+            ("skip", [
+                "saved used = 'skip'",
+                "en: Anything else on your mind? A few words, or SKIP.",
+                "timeout 1h",
+            ]),
+            ("skip", [
+                "act save_checkin",
+                "en: Thanks for checking in. We're still here for you; if you want someone to talk to, just text PEER.",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "checkin: a slip after today's peer offer, Spanish: no second offer",
+        "checkin",
+        replace(LUPE, peer_offered_today=True),
+        [
+            (DUE, [
+                "es: Hola Lupe, ¿cómo estás hoy? Del 1 (mal) al 5 (muy bien).",
+                "timeout 4h",
+            ]),
+            ("3", [
+                "saved mood = 3",
+                "es: Gracias. ¿Qué tantas ganas de consumir tienes hoy? Del 0 (nada) al 10 (muchas).",
+                "timeout 2h",
+            ]),
+            ("3", [
+                "saved craving = 3",
+                "es: Solo si quieres contarme: ¿has consumido desde la última vez? Sí, no o paso: todo está bien.",
+                "timeout 2h",
+            ]),
+            ("sí", [
+                "saved used = 'yes'",
+                "es: Gracias por contarme. Un tropiezo no borra tu progreso. ¿Algo más que quieras contar? Unas palabras, o PASO.",
+                "timeout 1h",
+            ]),
+            ("paso", [
+                "act save_checkin",
+                "es: Gracias por reportarte. Aquí seguimos para ti; si quieres hablar con alguien, escribe HABLAR.",
+                "ended done",
             ]),
         ],
     ),
@@ -1468,6 +1622,7 @@ CALL_TRANSCRIPTS = [
             ]),
             (TIMEOUT, [
                 "act save_checkin",
+                "act flag_risk",
                 "en-US: Thanks for telling me. Sounds like a hard day. Want a peer to text you today?",
                 "en-US: Press 1 for yes. Press 2 for no.",
                 "en-US: Press 0 at any time for crisis help.",

@@ -76,6 +76,9 @@ def test_upgrade_keeps_existing_rows(tmp_path) -> None:  # noqa: ANN001
     engine = create_engine(url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT discreet FROM members")).scalar() == 0
+        assert connection.execute(
+            text("SELECT checkin_streak, checkins_missed FROM members")
+        ).one() == (0, 0)
         assert connection.execute(text("SELECT channel, tries FROM conversations")).one() == (
             "sms",
             0,

@@ -142,6 +142,11 @@ ACTIONS: dict[str, ActionSpec] = {
             {"reason": text},
             ("reason",),
         ),
+        _spec(
+            "flag_risk",
+            "a check-in raised a risk flag: a follow-up for supporters, and the peer offer "
+            "counts as today's",
+        ),
         _spec("end", "end the flow here"),
     )
 }

@@ -43,8 +43,10 @@ DEFAULT_TRIES = 3
 DEFAULT_MAX_LENGTH = 480
 
 # Names a condition may use besides saved answers, and variables a text may show besides them.
-CONTEXT_NAMES = frozenset({"language", "discreet", "channel", "nickname"})
-TEXT_NAMES = frozenset({"nickname", "program", "today"})
+CONTEXT_NAMES = frozenset(
+    {"language", "discreet", "channel", "nickname", "streak", "peer_offered_today"}
+)
+TEXT_NAMES = frozenset({"nickname", "program", "today", "streak"})
 RESERVED_NAMES = CONTEXT_NAMES | TEXT_NAMES | {"true", "false", "none"}
 
 FLOW_FIELDS = (

@@ -37,6 +37,9 @@ class Context:
     nickname: str | None = None
     program: str = "Recovery Line"
     today: date | None = None
+    streak: int = 0  # answered check-in days in a row (a `save_checkin` today adds today)
+    checked_in_today: bool = False  # today already counts in `streak`
+    peer_offered_today: bool = False  # a check-in already raised a risk flag today (`flag_risk`)
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,8 @@ def _route(state: State, values: dict[str, Any], context: Context) -> str | None
         "discreet": context.discreet,
         "channel": context.channel,
         "nickname": context.nickname,
+        "streak": context.streak,
+        "peer_offered_today": context.peer_offered_today,
     }
     for route in state.routes:
         if route.when is None or expressions.evaluate(route.when, names):
@@ -271,8 +276,13 @@ def _route(state: State, values: dict[str, Any], context: Context) -> str | None
 
 
 def _apply_to_context(action: str, params: dict[str, Any], context: Context) -> Context:
-    """Later states of this step speak the language (and discretion, nickname) just set."""
+    """Later states of this step speak the language (and discretion, nickname) just set, and see
+    the streak with today's check-in and today's peer offer."""
     value = params.get("value")
+    if action == "save_checkin" and not context.checked_in_today:
+        return replace(context, streak=context.streak + 1, checked_in_today=True)
+    if action == "flag_risk":
+        return replace(context, peer_offered_today=True)
     if action == "set_language" and isinstance(value, str) and value:
         return replace(context, language=value)
     if action == "set_discreet" and isinstance(value, bool):
@@ -305,13 +315,14 @@ def _language(texts: dict[str, str], wanted: str, default: str) -> str:
 
 
 def _values(answers_so_far: dict[str, Any], context: Context, language: str) -> dict[str, Any]:
-    """What message text may show: the answers, then nickname, program and today. A name
+    """What message text may show: the answers, then nickname, program, today and streak. A name
     with no value here (an answer not given yet, or skipped) is rendered as nothing."""
     return {
         **answers_so_far,
         "nickname": context.nickname,
         "program": context.program,
         "today": format_date(context.today, language) if context.today else None,
+        "streak": context.streak,
     }
 
 
