@@ -1,5 +1,6 @@
-"""Voice calls: the same flows as texts, spoken. A call runs the `menu` flow; each <Gather> posts
-back with the caller's keys or words, which move the conversation on like a text would."""
+"""Voice calls: the same flows as texts, spoken. A call to the line runs the `menu` flow (a
+check-in call of ours runs `checkin`: checkin_calls.py); each <Gather> posts back with the keys or
+words heard, which move the conversation on like a text would."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def answer_call(line: Line, session: Session, caller: str | None, to: str) -> st
     except flowstore.UnknownFlow as error:
         log.error("no voice flow: %s", error)
         return _welcome(session)
-    answer = _render(line, session, member, outcome, to)
+    answer = render(line, session, member, outcome, to)
     line.commit(session)
     return answer
 
@@ -48,13 +49,14 @@ def continue_call(
     # Silence on a call is an answer we did not catch: asked again, never skipped past.
     event = run.Input("text", heard)
     outcome = conversations.feed(session, member, conversation, event, utcnow(), channel="voice")
-    answer = _render(line, session, member, outcome, to)
+    answer = render(line, session, member, outcome, to)
     line.commit(session)
     return answer
 
 
-def _render(line: Line, session: Session, member: Member, outcome, to: str) -> str:  # noqa: ANN001
-    """Merge the plans of every step (a menu that started another flow) into one answer."""
+def render(line: Line, session: Session, member: Member, outcome, to: str) -> str:  # noqa: ANN001
+    """Merge the plans of every step (a menu that started another flow) into one answer; `to` is
+    the line's number on the call (a crisis page goes from it)."""
     says: list[tuple[str, str]] = []
     gather, hangup = None, False
     for flow, step, context in outcome.steps:

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from smsline import audit, coordinators, outbox, schedule, settings
+from smsline import audit, coordinators, flowstore, outbox, schedule, settings
 from smsline.models import Conversation, Member, OptOut
 from smsline.texts import NO_NAME, text
 
@@ -97,11 +97,10 @@ def opted_out(session: Session, members: list[Member]) -> set[str]:
 def deliver(
     session: Session, member: Member, now: datetime, late_after: timedelta, is_opted_out: bool
 ) -> str:
-    """Carry out one claimed, due check-in and schedule the next; returns "sent", "skipped" (too
-    late: a clock that was down) or "opted_out". Raises flowstore.UnknownFlow when the check-in
-    flow is not published (the caller rolls back, so the member stays due)."""
-    from smsline import conversations  # conversations -> flow_actions -> checkins
-
+    """Carry out one claimed, due check-in and schedule the next; returns "sent", "called" (a
+    call written for a member who chose calls), "skipped" (too late: a clock that was down) or
+    "opted_out". Raises flowstore.UnknownFlow when the check-in flow is not published (the
+    caller rolls back, so the member stays due)."""
     if member.status == "paused":  # the pause is over
         member.status, member.paused_until = "active", None
     due_at = member.next_checkin_at
@@ -122,22 +121,36 @@ def deliver(
         )
     elif is_opted_out:  # nothing goes to them; the schedule keeps going in case they come back
         result = "opted_out"
+    elif member.checkin_by == "call":
+        from smsline import checkin_calls  # checkin_calls -> checkins
+
+        flowstore.load(session, FLOW)  # unpublished: raise now, so the member stays due
+        checkin_calls.write(session, member, now)
+        result = "called"
     else:
         result = "sent"
-        outcome = conversations.start(session, member, FLOW, now, channel="sms")
-        for body in outcome.texts:
-            outbox.write(
-                session,
-                to=member.phone,
-                body=body,
-                kind="checkin",
-                queue="bulk",
-                timezone=member.timezone,
-                member_id=member.id,
-                now=now,
-            )
+        send_by_text(session, member, now)
     schedule_next(member, now)
     return result
+
+
+def send_by_text(session: Session, member: Member, now: datetime) -> None:
+    """Start the check-in flow by text; its texts go through the outbox as bulk, automated texts
+    (quiet hours apply). Raises flowstore.UnknownFlow when the flow is not published."""
+    from smsline import conversations  # conversations -> flow_actions -> checkins
+
+    outcome = conversations.start(session, member, FLOW, now, channel="sms")
+    for body in outcome.texts:
+        outbox.write(
+            session,
+            to=member.phone,
+            body=body,
+            kind="checkin",
+            queue="bulk",
+            timezone=member.timezone,
+            member_id=member.id,
+            now=now,
+        )
 
 
 def answered(member: Member, today: date) -> None:

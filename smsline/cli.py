@@ -211,6 +211,13 @@ STAFF_CONSENT_WORDING = "Enrolled in person by staff (consent given verbally)"
 @click.option("--checkin-time", required=True, help="local time of the daily check-in, HH:MM")
 @click.option("--days", default="daily", show_default=True, help="daily, weekdays or mon,wed,fri")
 @click.option("--language", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option(
+    "--checkin-by",
+    type=click.Choice(["sms", "call"]),
+    default="sms",
+    show_default=True,
+    help="a text, or a phone call (an unanswered call falls back to a text)",
+)
 @click.option("--consent", is_flag=True, help="they gave consent in person (required)")
 def members_add(
     phone: str,
@@ -219,6 +226,7 @@ def members_add(
     checkin_time: str,
     days: str,
     language: str,
+    checkin_by: str,
     consent: bool,
 ) -> None:
     """Enrol a member who gave consent in person: the consent, and who recorded it, are logged."""
@@ -263,6 +271,7 @@ def members_add(
             status="active",
             checkin_time=values["--checkin-time"],
             checkin_days=values["--days"],
+            checkin_by=checkin_by,
         )
         member.phone = number
         session.add(member)

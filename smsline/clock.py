@@ -1,7 +1,8 @@
 """The sweep ("tick"): finds what is due in the database and hands it to the workers.
 
-Here: members whose check-in is due (claimed, started, written to the outbox and rescheduled in
-one transaction; a check-in more than `checkin_late_hours` late is skipped and recorded), outbox
+Here: members whose check-in is due (claimed, started, written to the outbox, or written as a
+check-in call, and rescheduled in one transaction; a check-in more than `checkin_late_hours` late
+is skipped and recorded), check-in calls to place or that never reported back, outbox
 retries whose time has come, rows left `pending`/`queued` by a lost Redis or a failed
 hand-over, and rows stuck in `sending` after a killed worker (reconciled with Twilio before any
 resend). Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite transactions here begin
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smsline import checkins, flowstore, outbox, settings
-from smsline.models import OutboundMessage
+from smsline import checkin_calls, checkins, flowstore, outbox, settings
+from smsline.models import OutboundCall, OutboundMessage
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
 
@@ -38,6 +39,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
     counts = {"handed_over": 0, "reconciled": 0, "resent": 0, "conversations": 0}
     counts["conversations"] = _move_conversations(line, now)
     counts.update(_checkins(line, now))
+    counts.update(_calls(line, now))
     with line.sessions() as session:
         stuck = _claim_stuck_sending(session, now)
         session.commit()
@@ -64,7 +66,7 @@ def _checkins(line: Line, now: datetime) -> dict[str, int]:
     """Due check-ins, a batch a transaction: each claimed member's check-in is written to the outbox
     (held through quiet hours there) and their next one scheduled before the commit, so two clocks
     never send one twice and a crash loses none. Texts go to the workers after each commit."""
-    counts = {"checkins": 0, "checkins_skipped": 0}
+    counts = {"checkins": 0, "checkin_calls": 0, "checkins_skipped": 0}
     while True:
         with line.sessions() as session:
             late_after = timedelta(hours=settings.get(session, "checkin_late_hours"))
@@ -82,13 +84,56 @@ def _checkins(line: Line, now: datetime) -> dict[str, int]:
                 log.error("check-ins not sent: %s", error)
                 return counts
             outbound = session.info.pop("outbox_ids", [])
+            call_ids = session.info.pop("call_ids", [])
             session.commit()
         counts["checkins"] += results.count("sent")
+        counts["checkin_calls"] += results.count("called")
         counts["checkins_skipped"] += results.count("skipped")
         if outbound:
             line.queues.hand_over(outbound, now=now)
+        if call_ids:
+            line.queues.hand_over_calls(call_ids, now=now)
         if len(members) < BATCH:
             return counts
+
+
+def _calls(line: Line, now: datetime) -> dict[str, int]:
+    """Check-in calls: ones placed long ago that never reported back count as unanswered (the
+    text check-in goes instead, once); ones due to be placed and with no worker go to one."""
+    with line.sessions() as session:
+        stale = checkin_calls.stale(session, now, BATCH)
+        for row in stale:
+            checkin_calls.settle_stale(session, row, now)
+        outbound = session.info.pop("outbox_ids", [])
+        Row = OutboundCall
+        statement = (
+            select(Row)
+            .where(
+                or_(
+                    (Row.status == "pending")
+                    & or_(
+                        Row.next_attempt_at <= now,
+                        Row.next_attempt_at.is_(None) & (Row.created_at <= now - HANDOVER_GRACE),
+                    ),
+                    (Row.status == "queued")
+                    & or_(Row.status_at.is_(None), Row.status_at <= now - QUEUED_STALE),
+                )
+            )
+            .order_by(Row.id)
+            .limit(BATCH)
+        )
+        due = session.scalars(_lock(statement, session)).all()
+        for row in due:
+            if not line.queues.in_process:
+                row.status = "queued"
+            row.status_at, row.next_attempt_at = now, None  # the sweep decided: due now
+        due_ids = [row.id for row in due]
+        session.commit()
+    if outbound:
+        line.queues.hand_over(outbound, now=now)
+    if due_ids:
+        line.queues.hand_over_calls(due_ids, now=now)
+    return {"calls_handed_over": len(due_ids), "calls_unanswered": len(stale)}
 
 
 def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, str]]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from smsline import audit, checkins, coordinators, schedule
 from smsline.engine import run
+from smsline.engine.actions import CHECKIN_CHANNELS
 from smsline.engine.format import Flow
 from smsline.engine.text import plain, render
 from smsline.models import CheckinRecord, Consent, Conversation, Member
@@ -148,6 +149,13 @@ def set_checkin(session, member, conversation, flow, params, context, now) -> No
     except ValueError as error:
         log.warning("conversation %s: check-in not changed: %s", conversation.id, error)
     checkins.schedule_next(member, now)
+
+
+@handles("set_checkin_by")
+def set_checkin_by(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """Check-ins by text or by phone call from now on (the registry's values only)."""
+    if params.get("value") in CHECKIN_CHANNELS:
+        member.checkin_by = params["value"]
 
 
 @handles("pause_checkins")

@@ -30,6 +30,12 @@ def send_outbound(outbound_id: int) -> str:
     return outbox.send(current_line(), outbound_id)
 
 
+def place_call(call_id: int) -> str:
+    from smsline import checkin_calls
+
+    return checkin_calls.place(current_line(), call_id)
+
+
 def sweep() -> dict[str, int]:
     from smsline import clock
 

@@ -38,11 +38,15 @@ class Line:
         return line
 
     def commit(self, session: Session) -> None:
-        """Commit, then hand the outbound texts written in this transaction to the workers."""
+        """Commit, then hand the outbound texts and calls written in this transaction to the
+        workers."""
         ids = session.info.pop("outbox_ids", [])
+        call_ids = session.info.pop("call_ids", [])
         session.commit()
         if ids:
             self.queues.hand_over(ids)
+        if call_ids:
+            self.queues.hand_over_calls(call_ids)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -116,6 +116,7 @@ class Member(PhoneMixin, Base):
     zip: Mapped[str | None] = mapped_column(String(10))
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local
     checkin_days: Mapped[str | None] = mapped_column(String(30))  # daily | weekdays | mon,wed,fri
+    checkin_by: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
     paused_until: Mapped[datetime | None]  # paused check-ins resume then (None: until RESUME)
     next_checkin_at: Mapped[datetime | None]  # UTC; None: no check-in scheduled
     checkin_streak: Mapped[int] = mapped_column(Integer, default=0)  # answered days in a row
@@ -214,6 +215,32 @@ class OutboundMessage(Base):
     inbound: Mapped[InboundMessage | None] = relationship()
 
     __table_args__ = (Index("ix_outbound_messages_due", "status", "next_attempt_at"),)
+
+
+class OutboundCall(Base):
+    """A check-in by phone call: written first, placed by a worker by id. States: pending -> queued
+    -> calling (placed, SID stored) -> answered -> completed, or no_answer | busy | failed | machine
+    (then one text check-in instead: `fallback_sent`); also `suppressed` (opted out meanwhile)."""
+
+    __tablename__ = "outbound_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    to_hash: Mapped[str] = mapped_column(String(64), index=True)
+    to_enc: Mapped[str] = mapped_column(EncryptedText)
+    from_number: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]  # not before (quiet hours, a retry); None: now
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    answered_by: Mapped[str | None] = mapped_column(String(20))  # Twilio's AnsweredBy
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_detail: Mapped[str | None] = mapped_column(String(200))
+    fallback_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    calling_at: Mapped[datetime | None]  # a worker placed it (or began to)
+    status_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbound_calls_due", "status", "next_attempt_at"),)
 
 
 class Conversation(Base):

@@ -1,6 +1,7 @@
-"""The one place that knows RQ. With REDIS_URL, outbound texts are handed to RQ queues by id
-(`replies` worked before `bulk`); without it they are sent in-process right after the commit.
-Either way the row is the record: a lost job is found again by the sweep."""
+"""The one place that knows RQ. With REDIS_URL, outbound texts and check-in calls are handed to
+RQ queues by id (`replies` worked before `bulk`; calls are bulk); without it they are sent or
+placed in-process right after the commit. Either way the row is the record: a lost job is found
+again by the sweep."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("replies", "bulk")  # in the order workers take them
 SEND_JOB = "smsline.jobs.send_outbound"
+CALL_JOB = "smsline.jobs.place_call"
 SWEEP_JOB = "smsline.jobs.sweep"
 
 
@@ -67,6 +69,36 @@ class Queues:
                     pipeline=pipe,
                 )
             pipe.execute()
+
+    def hand_over_calls(self, call_ids: list[int], now: datetime | None = None) -> None:
+        """Give committed check-in calls to the workers (`bulk`); on failure the sweep retries."""
+        from smsline import checkin_calls
+
+        assert self.line is not None
+        if self.in_process:
+            for call_id in call_ids:
+                checkin_calls.place(self.line, call_id, now=now)
+            return
+        try:
+            from rq import Queue
+
+            connection = self.redis()
+            queue = Queue("bulk", connection=connection)
+            with connection.pipeline() as pipe:
+                for call_id in call_ids:
+                    queue.enqueue(
+                        CALL_JOB,
+                        call_id,
+                        job_id=f"call-{call_id}",
+                        result_ttl=60,
+                        failure_ttl=7 * 24 * 3600,
+                        pipeline=pipe,
+                    )
+                pipe.execute()
+        except Exception as error:  # Redis down: the rows stay pending and the sweep retries
+            log.warning("could not enqueue %d check-in calls: %s", len(call_ids), error)
+            return
+        checkin_calls.mark_queued(self.line, call_ids, now)
 
     def ping(self) -> bool:
         return True if self.in_process else bool(self.redis().ping())

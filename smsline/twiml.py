@@ -60,3 +60,10 @@ def spoken(parts: list[tuple[str, str]]) -> str:
         response.pause(length=1)
     response.hangup()
     return str(response)
+
+
+def hangup() -> str:
+    """A voice answer that ends the call at once, saying nothing."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)

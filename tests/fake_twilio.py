@@ -1,4 +1,5 @@
-"""A small fake of Twilio's REST API for tests: Messages create, list and fetch, on 127.0.0.1.
+"""A small fake of Twilio's REST API for tests: Messages create, list and fetch, and Calls create,
+on 127.0.0.1.
 
     with FakeTwilio() as fake:
         transport = TwilioTransport(ACCOUNT_SID, AUTH_TOKEN, api_url=fake.url)
@@ -30,6 +31,7 @@ AUTH_TOKEN = "test-auth-token"
 MESSAGING_SERVICE_SID = "MG" + "fedcba9876543210" * 2
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json$")
+_CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls\.json$")
 _MESSAGE = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>SM\w+)\.json$")
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -66,6 +68,7 @@ class FakeTwilio:
     delay: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
     _pending_failures: list[_Failure] = field(default_factory=list)
     _failing_numbers: dict[str, _Failure] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -96,7 +99,7 @@ class FakeTwilio:
     def fail_next(
         self, n: int = 1, *, status: int = 500, code: int | None = None, created: bool = False
     ) -> None:
-        """Answer the next `n` message creations with an error.
+        """Answer the next `n` message (or call) creations with an error.
 
         With `created` the message is created first, as when Twilio fails after accepting it.
         """
@@ -152,6 +155,10 @@ class FakeTwilio:
                     return self._create(request.form)
                 if request.method == "GET":
                     return self._list(request)
+            if (match := _CALLS.match(request.path)) and request.method == "POST":
+                if match["account"] != self.account_sid:
+                    return _error(404, 20404, "The requested resource was not found")
+                return self._create_call(request.form)
             if (match := _MESSAGE.match(request.path)) and request.method == "GET":
                 found = [m for m in self.messages if m["sid"] == match["sid"]]
                 if found and match["account"] == self.account_sid:
@@ -187,6 +194,43 @@ class FakeTwilio:
         if failure is not None:
             return _error(failure.status, failure.code, "Injected failure.")
         return 201, dict(message)
+
+    def _create_call(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """A call placed (nobody's phone rings): Twilio's answer, `queued`."""
+        to, from_ = form.get("To"), form.get("From")
+        if not to:
+            return _error(400, 21201, "No 'To' number is specified")
+        if not from_:
+            return _error(400, 21213, "No 'From' number is specified")
+        if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
+            return _error(400, 21205, "Url parameter is required.")
+        if to in self._failing_numbers:
+            failure = self._failing_numbers[to]
+            return _error(failure.status, failure.code, f"Call to {to} refused.")
+        failure = self._pending_failures.pop(0) if self._pending_failures else None
+        if failure is not None and not failure.created:
+            return _error(failure.status, failure.code, "Injected failure.")
+        sid = "CA" + uuid.uuid4().hex
+        stamp = format_datetime(_now())
+        call = {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "answered_by": None,
+            "date_created": stamp,
+            "date_updated": stamp,
+            "direction": "outbound-api",
+            "from": from_,
+            "from_formatted": from_,
+            "sid": sid,
+            "status": "queued",
+            "to": to,
+            "to_formatted": to,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+        }
+        self.calls.append(call)
+        if failure is not None:
+            return _error(failure.status, failure.code, "Injected failure.")
+        return 201, dict(call)
 
     def _new_message(
         self, to: str, from_: str | None, service: str | None, body: str, created: datetime

@@ -104,7 +104,10 @@ def test_tick_at_runs_the_sweep_as_of_that_instant(run, session) -> None:  # noq
         "handed_over": 0,
         "conversations": 0,
         "checkins": 0,
+        "checkin_calls": 0,
         "checkins_skipped": 0,
+        "calls_handed_over": 0,
+        "calls_unanswered": 0,
         "reconciled": 0,
         "resent": 0,
     }

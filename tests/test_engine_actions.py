@@ -13,6 +13,7 @@ SPEC_ACTIONS = {
     "set_discreet",
     "record_consent",
     "set_checkin",
+    "set_checkin_by",
     "pause_checkins",
     "resume_checkins",
     "save_checkin",

@@ -563,7 +563,7 @@ TEXT_TRANSCRIPTS = [
                 "saved choice = 'settings'",
                 "act start_flow {'flow': 'settings'}",
                 "ended start_flow",
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
             ]),
         ],
     ),
@@ -1212,7 +1212,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording.",
+                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1236,7 +1236,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("AJUSTES", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
             ]),
             ("pausa", [
                 "saved setting = 'pause'",
@@ -1259,7 +1259,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("PAUSE", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording.",
+                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
             ]),
             ("2", [
                 "saved setting = 'pause'",
@@ -1279,7 +1279,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording.",
+                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
             ]),
             ("take a break", [
                 "saved setting = 'pause'",
@@ -1302,7 +1302,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("RESUME", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
             ]),
             ("3", [
                 "saved setting = 'resume'",
@@ -1318,7 +1318,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording.",
+                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
             ]),
             ("4", [
                 "saved setting = 'language'",
@@ -1340,7 +1340,7 @@ TEXT_TRANSCRIPTS = [
         SAM_DISCREET,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording.",
+                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
             ]),
             ("5", [
                 "saved setting = 'discreet'",
@@ -1360,7 +1360,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
             ]),
             ("mensajes discretos", [
                 "saved setting = 'discreet'",
@@ -1380,7 +1380,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1394,6 +1394,46 @@ TEXT_TRANSCRIPTS = [
                 "saved checkin_days = 'weekends'",
                 "es: Listo. Ahora tu check-in llega a las 21:00.",
                 "act set_checkin {'time': '21:00', 'days': 'weekends'}",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "settings: check-ins by phone call",
+        "settings",
+        SAM,
+        [
+            ("SETTINGS", [
+                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
+            ]),
+            ("6", [
+                "saved setting = 'checkin_by'",
+                "en: How should your check-in come: by phone call or by text? If you miss a call, we'll text you instead.",
+            ]),
+            ("call me", [
+                "saved checkin_by = 'call'",
+                "en: Done: we'll call you at your check-in time. If you don't pick up, we'll text you instead.",
+                "act set_checkin_by {'value': 'call'}",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "settings: check-ins by text again, Spanish",
+        "settings",
+        LUPE,
+        [
+            ("ajustes", [
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
+            ]),
+            ("llamada", [
+                "saved setting = 'checkin_by'",
+                "es: ¿Cómo quieres tu check-in: por llamada o por texto? Si no contestas una llamada, te escribiremos.",
+            ]),
+            ("texto", [
+                "saved checkin_by = 'sms'",
+                "es: Listo: tu check-in llegará por texto.",
+                "act set_checkin_by {'value': 'sms'}",
                 "ended done",
             ]),
         ],
@@ -1803,6 +1843,7 @@ CALL_TRANSCRIPTS = [
                 "es-US: Marca 3 para reanudar los check-ins.",
                 "es-US: Marca 4 para idioma.",
                 "es-US: Marca 5 para mensajes discretos.",
+                "es-US: Marca 6 para llamada o texto.",
                 "es-US: Marca 0 en cualquier momento para ayuda en crisis.",
                 "gather dtmf speech, 1 digit",
             ]),
@@ -1834,6 +1875,7 @@ CALL_TRANSCRIPTS = [
                 "en-US: Press 3 for restarting check-ins.",
                 "en-US: Press 4 for language.",
                 "en-US: Press 5 for discreet wording.",
+                "en-US: Press 6 for call or text.",
                 "en-US: Press 0 at any time for crisis help.",
                 "gather dtmf speech, 1 digit",
             ]),

@@ -91,11 +91,13 @@ class Contract:
             details = getattr(error.__cause__, "schema_errors", None) or [error.__cause__]
             problems.append(f"{type(error).__name__}: {[str(d).splitlines()[0] for d in details]}")
         if "requestBody" in operation:
-            problems += self._form_rules(operation, content_type, request.body)
+            problems += self._form_rules(operation_id, operation, content_type, request.body)
         return problems
 
-    def _form_rules(self, operation: dict[str, Any], content_type: str, raw: bytes) -> list[str]:
-        """The rules of a message send that the description does not encode."""
+    def _form_rules(
+        self, operation_id: str, operation: dict[str, Any], content_type: str, raw: bytes
+    ) -> list[str]:
+        """The rules of a message send or a call that the description does not encode."""
         content = operation["requestBody"]["content"]
         if content_type.split(";")[0].strip() not in content:
             return [f"content type {content_type!r} is not one of {list(content)}"]
@@ -104,7 +106,14 @@ class Contract:
         form = dict(fields)
         problems = [f"unknown field {name}" for name, _ in fields if name not in properties]
         counts = Counter(name for name, _ in fields)
-        problems += [f"field {name} sent {n} times" for name, n in counts.items() if n > 1]
+        repeatable = {n for n, p in properties.items() if p.get("type") == "array"}
+        problems += [
+            f"field {name} sent {n} times"
+            for name, n in counts.items()
+            if n > 1 and name not in repeatable
+        ]
+        if operation_id == "CreateCall":
+            return problems + self._call_rules(form)
         if bool(form.get("From")) == bool(form.get("MessagingServiceSid")):
             problems.append("exactly one of From and MessagingServiceSid is required")
         if not form.get("Body", "").strip():
@@ -113,6 +122,22 @@ class Contract:
             url = urlsplit(form["StatusCallback"])
             if url.scheme not in ("http", "https") or not url.netloc:
                 problems.append("StatusCallback must be an absolute URL")
+        return problems
+
+    @staticmethod
+    def _call_rules(form: dict[str, str]) -> list[str]:
+        """A check-in call: phone numbers both ends, TwiML and final status from absolute URLs, and
+        answering-machine detection (a question must never be left on a voicemail)."""
+        problems = []
+        for name in ("To", "From"):
+            if not E164.fullmatch(form.get(name, "")):
+                problems.append(f"{name} must be an E.164 phone number")
+        for name in ("Url", "StatusCallback"):
+            url = urlsplit(form.get(name, ""))
+            if url.scheme not in ("http", "https") or not url.netloc:
+                problems.append(f"{name} must be an absolute URL")
+        if form.get("MachineDetection") not in ("Enable", "DetectMessageEnd"):
+            problems.append("MachineDetection must be Enable or DetectMessageEnd")
         return problems
 
 
@@ -177,6 +202,52 @@ def test_find_sent_request_meets_the_list_contract(
     request = fake.requests[-1]
     assert contract.violations("ListMessage", request) == []
     assert set(request.query) <= {"To", "From", "PageSize", "Page", "PageToken"}
+
+
+def test_create_call_request_meets_the_contract(
+    contract: Contract, fake: FakeTwilio, transport: TwilioTransport
+) -> None:
+    sid = transport.call(
+        to="+15005550006",
+        from_="+15005550001",
+        url="https://line.example.org/twilio/voice/checkin?k=7",
+        status_callback="https://line.example.org/twilio/call-status?k=7",
+    )
+
+    request = fake.requests[-1]
+    assert sid.startswith("CA") and fake.calls[-1]["sid"] == sid
+    assert contract.operation("CreateCall")[:2] == (
+        "/2010-04-01/Accounts/{AccountSid}/Calls.json",
+        "post",
+    )
+    assert contract.violations("CreateCall", request) == []
+    assert request.form["MachineDetection"] == "Enable"
+    assert request.form["Url"] == "https://line.example.org/twilio/voice/checkin?k=7"
+    assert request.form["StatusCallback"] == "https://line.example.org/twilio/call-status?k=7"
+    assert request.form["StatusCallbackEvent"] == "completed"
+
+
+def test_the_call_checks_catch_a_bad_request(contract: Contract) -> None:
+    """Guard against a vacuous pass for calls too."""
+    calls = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+
+    def violations(body: str) -> list[str]:
+        headers = {"Content-Type": FORM, "Authorization": auth}
+        request = RecordedRequest("POST", calls, {}, dict(parse_qsl(body)), headers, body.encode())
+        return contract.violations("CreateCall", request)
+
+    url = "Url=https%3A%2F%2Fx.org%2Fv&StatusCallback=https%3A%2F%2Fx.org%2Fs"
+    ok = f"To=%2B15005550006&From=%2B15005550001&{url}&MachineDetection=Enable"
+    assert violations(ok) == []
+    assert violations(ok.replace("&MachineDetection=Enable", "")) == [
+        "MachineDetection must be Enable or DetectMessageEnd"
+    ]
+    assert any("'From' is a required property" in v for v in violations(ok.split("&", 1)[0]))
+    assert violations(ok + "&Bogus=1") == ["unknown field Bogus"]
+    assert "Url must be an absolute URL" in violations(
+        ok.replace("https%3A%2F%2Fx.org%2Fv", "%2Fv")
+    )
 
 
 def test_the_checks_catch_a_bad_request(contract: Contract) -> None:

@@ -85,6 +85,15 @@ def days(value: object) -> str | None:
     return f"must be {', '.join(DAY_SETS)} or a list of {', '.join(DAYS)}"
 
 
+CHECKIN_CHANNELS = ("sms", "call")
+
+
+def checkin_channel(value: object) -> str | None:
+    if value in CHECKIN_CHANNELS or is_variable(value):
+        return None
+    return f"must be one of {', '.join(CHECKIN_CHANNELS)}"
+
+
 def member_field(value: object) -> str | None:
     if value in MEMBER_FIELDS:
         return None
@@ -127,6 +136,12 @@ ACTIONS: dict[str, ActionSpec] = {
         ),
         _spec(
             "set_checkin", "check-in time and days", {"time": time_of_day, "days": days}, ("time",)
+        ),
+        _spec(
+            "set_checkin_by",
+            "check-ins by text (sms) or by phone call (call)",
+            {"value": checkin_channel},
+            ("value",),
         ),
         _spec("pause_checkins", "pause check-ins", {"days": positive_number}),
         _spec("resume_checkins", "resume check-ins"),

@@ -1,4 +1,5 @@
-"""The transport interface: how the outbox hands one text to the phone network.
+"""The transport interface: how the outbox hands one text to the phone network, and how a
+check-in call is placed.
 
 Pure data and rules, no Flask, SQLAlchemy or Twilio. `twilio.py` talks to Twilio's REST API;
 `local.py` keeps texts in memory for development and tests.
@@ -17,6 +18,7 @@ __all__ = [
     "SendResult",
     "Transport",
     "TransportError",
+    "check_call_args",
     "check_send_args",
     "is_retryable",
 ]
@@ -135,6 +137,23 @@ def check_send_args(
             raise ValueError("status_callback must be an absolute http(s) URL")
 
 
+def _absolute(name: str, url: str | None) -> None:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{name} must be an absolute http(s) URL")
+
+
+def check_call_args(*, to: str, from_: str, url: str, status_callback: str) -> None:
+    """Raise ValueError for a call Twilio would refuse or we never mean to place: a call needs a
+    number to call from and absolute URLs Twilio can reach (the TwiML and the status callback)."""
+    if not to:
+        raise ValueError("to is required")
+    if not from_:
+        raise ValueError("from_ is required (a Messaging Service cannot place calls)")
+    _absolute("url", url)
+    _absolute("status_callback", status_callback)
+
+
 @runtime_checkable
 class Transport(Protocol):
     """Sends one text; finds a text already sent."""
@@ -159,4 +178,10 @@ class Transport(Protocol):
 
         Used to reconcile a row stuck in 'sending' before any resend. A naive `since` is UTC.
         """
+        ...
+
+    def call(self, *, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Place one call with answering-machine detection; returns its SID, or raises
+        TransportError. Twilio fetches `url` for the TwiML when the call is answered and posts
+        the final status to `status_callback`."""
         ...

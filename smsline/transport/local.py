@@ -1,4 +1,5 @@
-"""A transport that keeps texts in memory: development, the simulator and tests. No network."""
+"""A transport that keeps texts and calls in memory: development, the simulator and tests. No
+network."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from smsline.transport import SendResult, check_send_args
+from smsline.transport import SendResult, check_call_args, check_send_args
 
 
 class LocalMessage(NamedTuple):
@@ -21,12 +22,24 @@ class LocalMessage(NamedTuple):
     created_at: datetime  # aware, UTC
 
 
+class LocalCall(NamedTuple):
+    """One call the local transport 'placed' (nobody's phone rings)."""
+
+    sid: str
+    to: str
+    from_: str
+    url: str
+    status_callback: str
+    created_at: datetime  # aware, UTC
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class LocalTransport:
-    """Accepts every valid text, records it in `sent` and calls `on_send(sid, to, body)` if set."""
+    """Accepts every valid text, records it in `sent` and calls `on_send(sid, to, body)` if set;
+    records every valid call in `calls`."""
 
     def __init__(
         self,
@@ -35,6 +48,7 @@ class LocalTransport:
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.sent: list[LocalMessage] = []
+        self.calls: list[LocalCall] = []
         self.on_send = on_send
         self._clock = clock
         self._lock = threading.Lock()
@@ -62,6 +76,16 @@ class LocalTransport:
         if self.on_send is not None:
             self.on_send(sid, to, body)
         return SendResult(sid=sid, status="accepted" if messaging_service_sid else "queued")
+
+    def call(self, *, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Record the call and return a fresh SID, as Twilio would."""
+        check_call_args(to=to, from_=from_, url=url, status_callback=status_callback)
+        sid = "CA" + uuid.uuid4().hex
+        with self._lock:
+            self.calls.append(
+                LocalCall(sid, to, from_, url, status_callback, _as_utc(self._clock()))
+            )
+        return sid
 
     def find_sent(self, *, to: str, from_: str | None, body: str, since: datetime) -> str | None:
         """The newest recorded text matching to, from_ (when given) and body since `since`."""

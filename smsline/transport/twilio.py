@@ -19,7 +19,13 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from smsline.transport import SendResult, TransportError, check_send_args, is_retryable
+from smsline.transport import (
+    SendResult,
+    TransportError,
+    check_call_args,
+    check_send_args,
+    is_retryable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +94,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
 
 
 class TwilioTransport:
-    """Sends texts with Twilio's REST API and finds ones already sent."""
+    """Sends texts with Twilio's REST API, finds ones already sent and places check-in calls."""
 
     def __init__(
         self,
@@ -139,6 +145,34 @@ class TwilioTransport:
             return SendResult(sid=str(message.sid), status=str(message.status or "unknown"))
         logger.warning(
             "Twilio send failed: http_status=%s code=%s retryable=%s",
+            error.http_status,
+            error.code,
+            error.retryable,
+        )
+        raise error
+
+    def call(self, *, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Place a call with answering-machine detection (AnsweredBy reaches `url`); only its
+        final status is posted back."""
+        check_call_args(to=to, from_=from_, url=url, status_callback=status_callback)
+        try:
+            call = self.client.calls.create(
+                to=to,
+                from_=from_,
+                url=url,
+                status_callback=status_callback,
+                status_callback_event=["completed"],
+                machine_detection="Enable",
+            )
+        except (TwilioRestException, TwilioServiceException) as exc:
+            error = _rest_error(exc)
+        except requests.RequestException as exc:
+            error = _network_error(exc)
+        else:
+            logger.info("Twilio placed call %s (%s)", call.sid, call.status)
+            return str(call.sid)
+        logger.warning(
+            "Twilio call failed: http_status=%s code=%s retryable=%s",
             error.http_status,
             error.code,
             error.retryable,

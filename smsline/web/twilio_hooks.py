@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from smsline import calls, db, inbound, outbox, phones
+from smsline import calls, checkin_calls, db, inbound, outbox, phones
 from smsline.web import signatures
 
 log = logging.getLogger(__name__)
@@ -109,16 +109,68 @@ def voice() -> Response:
 
 @bp.post("/voice/answer")
 def voice_answer() -> Response:
-    """What a caller pressed or said at a <Gather>."""
+    """What the person on the call pressed or said at a <Gather>: the caller (From) on a call to
+    the line, the member we called (To) on a check-in call of ours."""
+    ours = request.form.get("Direction", "").startswith("outbound")
+    person, line_number = ("To", "From") if ours else ("From", "To")
     try:
-        caller = phones.normalise(request.form.get("From", ""))
+        caller = phones.normalise(request.form.get(person, ""))
         conversation_id = int(request.args["c"])
     except (phones.InvalidPhone, KeyError, ValueError):
-        abort(400, "From must be a phone number and c a conversation number")
+        abort(400, f"{person} must be a phone number and c a conversation number")
     heard = request.form.get("Digits") or request.form.get("SpeechResult") or ""
     answer = calls.continue_call(
-        _line(), db.get_session(), caller, request.form.get("To", ""), conversation_id, heard[:200]
+        _line(),
+        db.get_session(),
+        caller,
+        request.form.get(line_number, ""),
+        conversation_id,
+        heard[:200],
     )
     if answer is None:
         abort(403, "that conversation is not this caller's")
     return _xml(answer)
+
+
+def _call_id() -> int:
+    try:
+        return int(request.args["k"])
+    except (KeyError, ValueError):
+        abort(400, "k must be the number of one of our calls")
+
+
+@bp.post("/voice/checkin")
+def voice_checkin() -> Response:
+    """A check-in call of ours connected: the check-in by voice for a person, an immediate hang-up
+    for an answering machine or fax (AnsweredBy)."""
+    call_id = _call_id()
+    answer = checkin_calls.answer(
+        _line(),
+        db.get_session(),
+        call_id,
+        request.form.get("AnsweredBy") or None,
+        request.form.get("From", ""),
+        request.form.get("CallSid") or None,
+    )
+    return _xml(answer)
+
+
+@bp.post("/call-status")
+def call_status() -> tuple[str, int]:
+    """The final status of a check-in call: a call no person answered becomes a text, once."""
+    call_id = _call_id()
+    twilio_status = request.form.get("CallStatus")
+    if not twilio_status:
+        abort(400, "missing CallStatus")
+    session = db.get_session()
+    row = checkin_calls.apply_status(
+        session,
+        call_id,
+        twilio_status,
+        answered_by=request.form.get("AnsweredBy") or None,
+        sid=request.form.get("CallSid") or None,
+    )
+    _line().commit(session)
+    if row is None:
+        log.info("status callback for a call we do not know: %s %s", call_id, twilio_status)
+    return "", 204
