@@ -206,7 +206,7 @@ def mark_queued(line: Line, outbound_ids: list[int]) -> None:
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id.in_(outbound_ids), OutboundMessage.status == "pending")
-            .values(status="queued")
+            .values(status="queued", status_at=utcnow())  # the sweep re-enqueues only stale ones
         )
         session.commit()
 

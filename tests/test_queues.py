@@ -97,3 +97,9 @@ def test_unreachable_redis_leaves_rows_pending_for_the_sweep(config, transport, 
     assert status(up, row_id) == "sent"
     jobs.install(None)
     up.close()
+
+
+def test_a_freshly_queued_row_is_not_enqueued_again_by_the_sweep(redis_line) -> None:  # noqa: ANN001
+    write(redis_line, "page")
+    assert clock.sweep(redis_line, utcnow() + timedelta(minutes=1))["handed_over"] == 0
+    assert len(Queue("replies", connection=redis_line.queues.redis())) == 1
