@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smsline import checkins, flow_actions, flowstore, settings
+from smsline import checkins, flow_actions, flowstore, schedule, settings
 from smsline.engine import run
 from smsline.engine.format import Flow
 from smsline.models import Conversation, Member
@@ -32,7 +31,7 @@ class Outcome:
 
 def context_for(session: Session, member: Member, channel: str, now: datetime) -> run.Context:
     try:
-        today = now.astimezone(ZoneInfo(member.timezone)).date()
+        today = now.astimezone(schedule.zone(member.timezone)).date()
     except (KeyError, ValueError):
         today = now.date()
     return run.Context(

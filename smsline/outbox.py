@@ -17,12 +17,11 @@ import logging
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from smsline import crypto, segments, settings
+from smsline import crypto, schedule, segments, settings
 from smsline.models import InboundMessage, LineNumber, OptOut, OutboundMessage, utcnow
 from smsline.transport import TransportError
 
@@ -191,13 +190,13 @@ def quiet_hours_end(session: Session, now: datetime, timezone: str) -> datetime 
     """When an automated text may go to someone in `timezone`: None if now is fine."""
     start = time.fromisoformat(settings.get(session, "quiet_hours_start"))
     end = time.fromisoformat(settings.get(session, "quiet_hours_end"))
-    local = now.astimezone(ZoneInfo(timezone))
+    local = now.astimezone(schedule.zone(timezone))
     clock = local.time()
     inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
     if not inside:
         return None
     day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return datetime.combine(day, end, tzinfo=schedule.zone(timezone)).astimezone(UTC)
 
 
 def mark_queued(line: Line, outbound_ids: list[int]) -> None:

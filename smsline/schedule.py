@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -58,8 +59,10 @@ def normalise_days(days: str) -> str:
     return ",".join(DAY_NAMES[day] for day in sorted(chosen))
 
 
+@lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone `name`; ValueError when there is no such zone."""
+    """The IANA time zone `name`; ValueError when there is no such zone. Cached: ZoneInfo's own
+    cache keeps only 8 zones, and a line's members live in many more."""
     try:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
