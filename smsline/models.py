@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -267,6 +268,13 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_wait_due", "status", "wait_timeout_at"),
         Index("ix_conversations_expiry_due", "status", "expires_at"),
+        # A member's waiting conversation, found on every text without scanning the ended ones.
+        Index(
+            "ix_conversations_waiting",
+            "member_id",
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
     )
 
 
