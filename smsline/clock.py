@@ -105,28 +105,7 @@ def _calls(line: Line, now: datetime) -> dict[str, int]:
         for row in stale:
             checkin_calls.settle_stale(session, row, now)
         outbound = session.info.pop("outbox_ids", [])
-        Row = OutboundCall
-        statement = (
-            select(Row)
-            .where(
-                or_(
-                    (Row.status == "pending")
-                    & or_(
-                        Row.next_attempt_at <= now,
-                        Row.next_attempt_at.is_(None) & (Row.created_at <= now - HANDOVER_GRACE),
-                    ),
-                    (Row.status == "queued")
-                    & or_(Row.status_at.is_(None), Row.status_at <= now - QUEUED_STALE),
-                )
-            )
-            .order_by(Row.id)
-            .limit(BATCH)
-        )
-        due = session.scalars(_lock(statement, session)).all()
-        for row in due:
-            if not line.queues.in_process:
-                row.status = "queued"
-            row.status_at, row.next_attempt_at = now, None  # the sweep decided: due now
+        due = _claim_for_workers(session, line, OutboundCall, now, OutboundCall.id)
         due_ids = [row.id for row in due]
         session.commit()
     if outbound:
@@ -137,8 +116,15 @@ def _calls(line: Line, now: datetime) -> dict[str, int]:
 
 
 def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, str]]:
-    """Rows that should be with a worker but are not; marked queued (status_at=now) in one go."""
-    Row = OutboundMessage
+    """Outbox rows that should be with a worker but are not, "replies" before "bulk"."""
+    order = (OutboundMessage.queue.desc(), OutboundMessage.id)
+    rows = _claim_for_workers(session, line, OutboundMessage, now, *order)
+    return [(row.id, row.queue) for row in rows]
+
+
+def _claim_for_workers(session: Session, line: Line, Row, now: datetime, *order) -> list:  # noqa: ANN001, N803
+    """Rows (outbox texts or check-in calls) that should be with a worker but are not: pending and
+    due, or queued so long ago that the job was lost. Claimed and marked queued in one go."""
     statement = (
         select(Row)
         .where(
@@ -152,7 +138,7 @@ def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, s
                 & or_(Row.status_at.is_(None), Row.status_at <= now - QUEUED_STALE),
             )
         )
-        .order_by(Row.queue.desc(), Row.id)  # "replies" before "bulk"
+        .order_by(*order)
         .limit(BATCH)
     )
     rows = session.scalars(_lock(statement, session)).all()
@@ -160,8 +146,7 @@ def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, s
         if not line.queues.in_process:
             row.status = "queued"
         row.status_at, row.next_attempt_at = now, None  # the sweep decided: due now
-
-    return [(row.id, row.queue) for row in rows]
+    return rows
 
 
 def _claim_stuck_sending(session: Session, now: datetime) -> list[tuple]:
