@@ -120,6 +120,12 @@ class Member(PhoneMixin, Base):
     checkin_by: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
     paused_until: Mapped[datetime | None]  # paused check-ins resume then (None: until RESUME)
     next_checkin_at: Mapped[datetime | None]  # UTC; None: no check-in scheduled
+    # When a clock handed this member's due check-in to a worker (None: not with a worker). The
+    # worker delivers it and clears this; one left set for long was lost and is claimed again.
+    checkin_claimed_at: Mapped[datetime | None]
+    # The member's own texting window ("HH:MM" local; None: the line's setting).
+    texting_from: Mapped[str | None] = mapped_column(String(5))
+    texting_until: Mapped[str | None] = mapped_column(String(5))
     checkin_streak: Mapped[int] = mapped_column(Integer, default=0)  # answered days in a row
     checkins_missed: Mapped[int] = mapped_column(Integer, default=0)  # missed in a row
     last_checkin_on: Mapped[date | None] = mapped_column(Date)  # local day of the last answer
@@ -128,7 +134,16 @@ class Member(PhoneMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (Index("ix_members_checkin_due", "status", "next_checkin_at"),)
+    __table_args__ = (
+        # The clock's question, "who is due?", reads only members who can be due.
+        Index(
+            "ix_members_checkin_due",
+            "next_checkin_at",
+            "id",
+            postgresql_where=text("status IN ('active', 'paused')"),
+            sqlite_where=text("status IN ('active', 'paused')"),
+        ),
+    )
 
 
 class Supporter(PhoneMixin, Base):
@@ -149,6 +164,16 @@ class Supporter(PhoneMixin, Base):
     @property
     def language(self) -> str:
         return self.languages.split(",")[0]
+
+
+class SendPacing(Base):
+    """Bulk texts already given a minute to go in, per sender (a line number or the Messaging
+    Service): the next bulk text goes into the first minute with room at the configured rate."""
+
+    __tablename__ = "send_pacing"
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute_at: Mapped[datetime]  # UTC, whole minute: the last minute with texts in it
+    used: Mapped[int] = mapped_column(Integer, default=0)  # texts given that minute
 
 
 class OptOut(Base):
