@@ -115,6 +115,7 @@ class Member(PhoneMixin, Base):
         Boolean, default=False
     )  # nothing about recovery on screen
     zip: Mapped[str | None] = mapped_column(String(10))
+    peer_preference: Mapped[str | None] = mapped_column(String(20))  # e.g. a supporter's gender
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local
     checkin_days: Mapped[str | None] = mapped_column(String(30))  # daily | weekdays | mon,wed,fri
     checkin_by: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
@@ -159,11 +160,128 @@ class Supporter(PhoneMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     media_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_active: Mapped[int] = mapped_column(Integer, default=2, server_default="2")  # pairings
+    gender: Mapped[str | None] = mapped_column(String(20))  # a fact a member may ask to match
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deactivated_at: Mapped[datetime | None]
 
     @property
     def language(self) -> str:
         return self.languages.split(",")[0]
+
+
+class Shift(Base):
+    """A weekly on-call shift in the supporter's time zone: `days` at `starts`-`ends` local (an end
+    at or before the start runs past midnight), from `first_day` until `last_day` (None: open)."""
+
+    __tablename__ = "shifts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
+    tier: Mapped[str] = mapped_column(String(12), default="primary")  # primary | backup | coordinator
+    days: Mapped[str] = mapped_column(String(30))  # mo,tu,we,th,fr,sa,su
+    starts: Mapped[str] = mapped_column(String(5))  # "HH:MM" local
+    ends: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Override(Base):
+    """On or off call from `starts_at` to `ends_at` (None: until changed), winning over shifts:
+    ON/OFF by text, or a coordinator's cover."""
+
+    __tablename__ = "overrides"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
+    on_call: Mapped[bool] = mapped_column(Boolean)
+    tier: Mapped[str] = mapped_column(String(12), default="primary")
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(12))  # text | cli | admin
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PeerRequest(Base):
+    """A member asking for a peer: offered tier by tier until someone takes it (`paired`), the
+    member cancels, or nobody can (`unmet`: the member was promised a text when someone is free)."""
+
+    __tablename__ = "peer_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    source: Mapped[str] = mapped_column(String(12))  # keyword | checkin | crisis | voice
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | paired | unmet | cancelled
+    tier: Mapped[int] = mapped_column(Integer, default=0)  # 0 primary, 1 backup, 2 coordinators
+    rounds: Mapped[int] = mapped_column(Integer, default=0)  # offers sent at the last tier
+    next_step_at: Mapped[datetime | None]  # when to escalate, or to tell the member
+    promised: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_peer_requests_due",
+            "next_step_at",
+            postgresql_where=text("status IN ('open', 'unmet')"),
+            sqlite_where=text("status IN ('open', 'unmet')"),
+        ),
+    )
+
+
+class Offer(Base):
+    """A request offered to one supporter; the first YES wins the request."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("peer_requests.id"), index=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | won | taken | passed | expired
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("request_id", "supporter_id"),)
+
+
+class Pairing(Base):
+    """A member and a supporter texting (or calling) through the line: the supporter writes to the
+    member through `relay_number` (or the line, with `tag` when the pool ran out)."""
+
+    __tablename__ = "pairings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("peer_requests.id"))
+    relay_number_id: Mapped[int | None] = mapped_column(ForeignKey("line_numbers.id"))
+    tag: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | ended
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(12))  # member | supporter | quiet | ...
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index(
+            "ix_pairings_active_member",
+            "member_id",
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+
+class Exclusion(Base):
+    """Never offer this member to this supporter again (NEW PEER's "not them", BLOCK, a
+    coordinator's decision)."""
+
+    __tablename__ = "exclusions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"))
+    by: Mapped[str] = mapped_column(String(12))  # member | supporter | coordinator
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("member_id", "supporter_id"),)
 
 
 class SendPacing(Base):
