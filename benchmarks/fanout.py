@@ -1,7 +1,7 @@
 """The 9:00 rush: how long the clock takes to claim and enqueue every due check-in at once, and how
 much memory it needs, against a plain `INSERT ... SELECT` of the same rows.
 
-    .venv/bin/python benchmarks/fanout.py [--members 100000] [--history] [--quick]
+    .venv/bin/python benchmarks/fanout.py [--members 100000] [--history] [--deliver] [--quick]
         [--postgres postgresql://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379/13]
         [--profile FILE] [--patch MODULES]
 
@@ -19,10 +19,16 @@ One run:
 3. The baseline: one `INSERT INTO fanout_baseline SELECT ... FROM members WHERE <due>` (a copy of
    the outbox table's columns, indexes and member foreign key), committed, timed.
 4. The sweep, in a fresh process of its own (so its peak memory is its own): `Line.build` with
-   REDIS_URL set, then `clock.sweep(line, INSTANT)` until no member is due. Enqueuing means handing
-   the outbox rows to RQ, as in production; nothing is sent.
-5. Checks what the sweep left: an outbox row, a conversation and a new next check-in per member,
-   the jobs in Redis. Flushes Redis again.
+   REDIS_URL set, then `clock.sweep(line, INSTANT)` until no member is due and unclaimed. This is
+   what the goal times: the clock claims the due check-ins (one UPDATE ... RETURNING a few
+   thousand members) and hands them to RQ as `bulk` jobs of 500 member ids each.
+5. Checks what the sweep left: every due member claimed once, the jobs in Redis and the member
+   ids they carry (each once).
+6. With --deliver (on with --quick), the workers' side, in another fresh process: an RQ
+   SimpleWorker in burst mode delivers the claimed check-ins (the flow started, the outbox row,
+   the next date; texts go out at the paced rate through the local transport), timed as
+   `deliver_seconds`; then checks an outbox row, a conversation and a new next check-in per
+   member. Flushes Redis again.
 
 Prints ONE JSON line to stdout; progress, the statements by shape and (with --profile) cProfile's
 top functions go to stderr. The database is left behind for inspection, like webhook.py's.
@@ -50,9 +56,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import webhook  # noqa: E402  (benchmarks/webhook.py: recreate_database, log style)
 
-# A Monday (every kind of days below includes it), 18:30 UTC: 08:30 in Honolulu, 20:30 in Madrid,
-# so every zone is inside the default window (08:00-21:00) and no check-in is held.
-INSTANT = datetime(2026, 6, 15, 18, 30, tzinfo=UTC)
+# A Monday (every kind of days below includes it), 17:30 UTC: 09:30 in Anchorage, 19:30 in Madrid,
+# so every zone is inside the default texting window (09:00-20:00) and no check-in is held.
+# (Honolulu would be 07:30: no one instant is inside the window from Hawaii to Spain.)
+INSTANT = datetime(2026, 6, 15, 17, 30, tzinfo=UTC)
 ZONES = (
     "America/New_York",
     "America/Chicago",
@@ -60,7 +67,6 @@ ZONES = (
     "America/Phoenix",
     "America/Los_Angeles",
     "America/Anchorage",
-    "Pacific/Honolulu",
     "America/Puerto_Rico",
     "Europe/London",
     "Europe/Madrid",
@@ -281,7 +287,7 @@ class Statements:
         self.shape_seconds: Counter[str] = Counter()
         self.seconds = 0.0
         self.commits = 0
-        self.claims: list[float] = []  # perf_counter() at each "SELECT members FOR UPDATE"
+        self.claims: list[float] = []  # perf_counter() at each claim ("UPDATE members")
         self.paused = False
         self._shape_of: dict[str, str] = {}
         event.listen(engine, "before_cursor_execute", self._before)
@@ -302,7 +308,7 @@ class Statements:
         self.seconds += seconds
         self.shapes[kind] += 1
         self.shape_seconds[kind] += seconds
-        if kind == "SELECT members FOR UPDATE":
+        if kind == "UPDATE members":
             self.claims.append(ended)
 
     def _commit(self, connection) -> None:  # noqa: ANN001
@@ -335,19 +341,23 @@ def sweep_process(config, at: datetime, profile: str | None, patch: str | None, 
     line = Line.build(config)
     statements = Statements(line.engine)
     enqueue = {"seconds": 0.0, "calls": 0, "jobs": 0}
-    enqueue_sends = line.queues.enqueue_sends
+    hand_over_checkins = line.queues.hand_over_checkins
 
-    def timed_enqueue(outbound_ids: list[tuple[int, str]]) -> None:
+    def timed_hand_over(member_ids: list[int], claimed_at: datetime) -> list[str]:
         began = time.perf_counter()
         try:
-            enqueue_sends(outbound_ids)
+            return hand_over_checkins(member_ids, claimed_at)
         finally:
             enqueue["seconds"] += time.perf_counter() - began
             enqueue["calls"] += 1
-            enqueue["jobs"] += len(outbound_ids)
+            enqueue["jobs"] += len(member_ids)
 
-    line.queues.enqueue_sends = timed_enqueue  # the instance's, so hand_over calls it
-    due = select(func.count()).select_from(Member).where(Member.next_checkin_at <= at)
+    line.queues.hand_over_checkins = timed_hand_over  # the instance's, so the sweep calls it
+    due = (
+        select(func.count())
+        .select_from(Member)
+        .where(Member.next_checkin_at <= at, Member.checkin_claimed_at.is_(None))
+    )
     gc.collect()
     rss_before, peak_before = memory_mb("VmRSS"), memory_mb("VmHWM")
     profiler = cProfile.Profile() if profile else None
@@ -392,26 +402,25 @@ def sweep_process(config, at: datetime, profile: str | None, patch: str | None, 
     answer.close()
 
 
-def run_sweep(config, at: datetime, profile: str | None, patch: str | None) -> dict:  # noqa: ANN001
-    """Run `sweep_process` in a fresh (spawned) process and return what it measured."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=sweep_process, args=(config, at, profile, patch, send))
-    process.start()
-    send.close()
-    try:
-        result = receive.recv()
-    except EOFError:
-        process.join()
-        raise RuntimeError(f"the sweeping process died (exit code {process.exitcode})") from None
-    process.join()
-    return result
-
-
 # --- what the sweep left -----------------------------------------------------------------------
 
 
+def claims(database_url: str, at: datetime) -> dict:
+    """What the sweep left in the database: members claimed at `at`, and any still due unclaimed."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", "")) as connection:
+        claimed, unclaimed = connection.execute(
+            "SELECT count(*) FILTER (WHERE checkin_claimed_at = %(at)s), "
+            "count(*) FILTER (WHERE checkin_claimed_at IS NULL AND next_checkin_at <= %(at)s) "
+            "FROM members",
+            {"at": at},
+        ).fetchone()
+    return {"claimed": claimed, "still_due": unclaimed}
+
+
 def outcome(database_url: str, at: datetime) -> dict:
+    """What the workers left, after --deliver."""
     import psycopg
 
     with psycopg.connect(database_url.replace("+psycopg", "")) as connection:
@@ -429,25 +438,74 @@ def outcome(database_url: str, at: datetime) -> dict:
             "outbox_statuses": statuses,
             "held_for_quiet_hours": one(
                 "SELECT count(*) FROM outbound_messages "
-                "WHERE kind = 'checkin' AND next_attempt_at IS NOT NULL"
+                "WHERE kind = 'checkin' AND next_attempt_at > %s",
+                at,
             ),
-            "conversations": one(  # started by the sweep (--history's are ended)
+            "conversations": one(  # started by the workers (--history's are ended)
                 "SELECT count(*) FROM conversations WHERE flow_name = 'checkin' AND status = 'active'"
             ),
             "interrupted": one(
                 "SELECT count(*) FROM conversations WHERE ended_reason = 'interrupted'"
             ),
-            "still_due": one("SELECT count(*) FROM members WHERE next_checkin_at <= %s", at),
+            "still_claimed": one(
+                "SELECT count(*) FROM members WHERE checkin_claimed_at IS NOT NULL"
+            ),
             "rescheduled": one("SELECT count(*) FROM members WHERE next_checkin_at > %s", at),
         }
 
 
 def jobs_in_redis(redis) -> dict:  # noqa: ANN001
-    """Jobs waiting in the RQ queues (a job id pushed twice counts twice) and distinct ids."""
-    ids = []
-    for name in ("replies", "bulk"):
-        ids += redis.lrange(f"rq:queue:{name}", 0, -1)
-    return {"jobs_enqueued": len(ids), "jobs_distinct": len(set(ids))}
+    """The check-in jobs waiting in RQ's bulk queue (a job id pushed twice counts twice), and the
+    member ids they carry."""
+    from rq.job import Job
+
+    ids = [job_id.decode() for job_id in redis.lrange("rq:queue:bulk", 0, -1)]
+    members = [
+        member_id
+        for job in Job.fetch_many(list(set(ids)), connection=redis)
+        if job is not None and job.func_name == "smsline.jobs.deliver_checkins"
+        for member_id in job.args[0]
+    ]
+    return {
+        "jobs_enqueued": len(ids),
+        "jobs_distinct": len(set(ids)),
+        "job_members": len(members),
+        "job_members_distinct": len(set(members)),
+    }
+
+
+def deliver_process(config, answer) -> None:  # noqa: ANN001
+    """The workers' side, in a fresh process: one RQ SimpleWorker in burst mode."""
+    from rq import SimpleWorker
+
+    from smsline import jobs
+    from smsline.line import Line
+
+    line = Line.build(config)
+    jobs.install(line)
+    began = time.perf_counter()
+    SimpleWorker(["replies", "bulk"], connection=line.queues.redis()).work(
+        burst=True, logging_level="WARNING"
+    )
+    answer.send({"seconds": time.perf_counter() - began})
+    line.close()
+    answer.close()
+
+
+def in_fresh_process(target, *args) -> dict:  # noqa: ANN001
+    """Run `target(*args, answer)` in a fresh (spawned) process and return what it sent back."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=target, args=(*args, send))
+    process.start()
+    send.close()
+    try:
+        result = receive.recv()
+    except EOFError:
+        process.join()
+        raise RuntimeError(f"{target.__name__} died (exit code {process.exitcode})") from None
+    process.join()
+    return result
 
 
 def report_statements(result: dict, members: int) -> None:
@@ -509,10 +567,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="give each member yesterday's (ended) check-in, and one in ten a menu they are "
         "in the middle of: the planner sees a table of past conversations, as on a live line",
     )
-    parser.add_argument("--quick", action="store_true", help="200 members: a smoke test")
+    parser.add_argument(
+        "--deliver",
+        action="store_true",
+        help="then run an RQ worker (burst) over the claimed check-ins and time the delivery",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="200 members, delivered too: a smoke test"
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.members = 200
+        args.members, args.deliver = 200, True
     if not 1 <= args.members <= 1_000_000:
         parser.error("--members: 1 to 1000000 (+1 2XX 555 xxxx numbers)")
     return args
@@ -557,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"baseline: INSERT ... SELECT of {baseline_rows} rows in {baseline_seconds:.3f} s")
 
     log(f"sweeping at {INSTANT.isoformat()} in a fresh process (REDIS_URL {args.redis_url})")
-    result = run_sweep(config, INSTANT, args.profile, args.patch)
+    result = in_fresh_process(sweep_process, config, INSTANT, args.profile, args.patch)
     seconds = result["seconds"]
     log(
         f"{len(result['sweeps'])} sweep(s) in {seconds:.2f} s: "
@@ -567,46 +632,52 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         report_profile(args.profile)
 
-    left = outcome(database_url, INSTANT)
+    claimed = claims(database_url, INSTANT)
     jobs = jobs_in_redis(redis)
+    delivered: dict = {}
+    if args.deliver:
+        log("delivering: one RQ worker in burst mode, in a fresh process")
+        delivered["deliver_seconds"] = round(
+            in_fresh_process(deliver_process, config)["seconds"], 3
+        )
+        delivered.update(outcome(database_url, INSTANT))
+        delivered["delivered_per_s"] = round(
+            delivered["outbox_rows"] / delivered["deliver_seconds"], 1
+        )
+        log(f"delivered {delivered['outbox_rows']} check-ins in {delivered['deliver_seconds']} s")
     redis.flushdb()
     redis.close()
-    rows = left["outbox_rows"]
     statements = sum(result["statements"].values())
     enqueue = result["enqueue"]
     summary = {
         "claim_seconds": round(seconds, 3),
-        "rows_per_s": round(rows / seconds, 1) if seconds else None,
+        "rows_per_s": round(claimed["claimed"] / seconds, 1) if seconds else None,
         "peak_mb": round(result["peak_mb"], 1),
         "baseline_seconds": round(baseline_seconds, 4),
         "ratio": round(seconds / baseline_seconds, 1) if baseline_seconds else None,
         "members": args.members,
+        "claimed": claimed["claimed"],
+        "still_due": claimed["still_due"],
         "sweeps": len(result["sweeps"]),
-        "outbox_rows": rows,
-        "conversations": left["conversations"],
         "memory": "VmHWM of the sweeping process (a fresh process: interpreter and imports included)",
         "rss_before_mb": round(result["rss_before_mb"], 1),
         "peak_growth_mb": round(result["peak_mb"] - result["peak_before_mb"], 1),
         "statements": statements,
-        "statements_per_member": round(statements / args.members, 2),
+        "statements_per_member": round(statements / args.members, 3),
         "commits": result["commits"],
         "sql_seconds": round(result["statement_seconds"], 3),
         "enqueue_seconds": round(enqueue["seconds"], 3),
         "other_seconds": round(seconds - result["statement_seconds"] - enqueue["seconds"], 3),
-        "jobs_handed_to_rq": enqueue["jobs"],
+        "members_handed_to_rq": enqueue["jobs"],
         **jobs,
         "sweep_counts": dict(sum((Counter(counts) for counts in result["sweeps"]), Counter())),
-        "outbox_statuses": left["outbox_statuses"],
         "history": args.history,
-        "interrupted": left["interrupted"],
-        "held_for_quiet_hours": left["held_for_quiet_hours"],
-        "still_due": left["still_due"],
-        "rescheduled": left["rescheduled"],
         "baseline_rows": baseline_rows,
         "profiled": bool(args.profile),
         "patch": args.patch,
+        **delivered,
         "goal_met": bool(
-            rows == args.members
+            claimed["claimed"] == jobs["job_members_distinct"] == args.members
             and seconds < 30 * args.members / 100_000
             and result["peak_mb"] < 300
             and seconds < 5 * baseline_seconds

@@ -4,13 +4,16 @@ The clock writes an `OutboundCall` row in the claim transaction (`write`); a wor
 by id (`place`). When the call connects, Twilio asks for TwiML (`answer`): a person hears the
 check-in flow by voice, an answering machine or fax is hung up on at once, so no question is ever
 left on a voicemail others might hear. The final status (`apply_status`) or, failing that, the
-sweep (`settle_stale`) settles the row; a call nobody answered (no answer, busy, failed, a machine)
+sweep (`settle_stale`, and `tidy_answered` for an answered call whose end was never reported)
+settles the row; a check-in left unfinished when the person hung up counts as missed (no answer) or
+answered (some answers) (`call_over`); a call nobody answered (no answer, busy, failed, a machine)
 becomes a text check-in instead, once: `fallback_sent` is set in the same transaction that writes
 the texts, under a row lock, so duplicated or reordered callbacks change nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from smsline import audit, checkins, flowstore, outbox, settings, twiml
+from smsline import audit, checkins, flowstore, outbox, schedule, settings, twiml
 from smsline.models import Member, OutboundCall, utcnow
 from smsline.transport import TransportError
 
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CLAIMABLE = ("pending", "queued")
 CALL_STALE = timedelta(minutes=15)  # placed this long ago and no final status: nobody answered
+ANSWERED_STALE = timedelta(hours=1)  # answered this long ago and no final status: the call is over
 # Twilio's final CallStatus values other than `completed`, as our statuses.
 UNANSWERED = {"no-answer": "no_answer", "busy": "busy", "failed": "failed", "canceled": "failed"}
 FINAL = frozenset({"completed", "no_answer", "busy", "failed", "machine", "suppressed"})
@@ -49,7 +53,9 @@ def write(session: Session, member: Member, now: datetime) -> OutboundCall:
         to_enc=member.phone,
         from_number=outbox.default_from(session),
         status="pending",
-        next_attempt_at=outbox.quiet_hours_end(session, now, member.timezone),
+        next_attempt_at=outbox.quiet_hours_end(
+            session, now, member.timezone, settings.texting_window(session, member)
+        ),
         created_at=now,
     )
     session.add(row)
@@ -222,6 +228,7 @@ def apply_status(
     if call_status == "completed":
         if row.status == "answered":
             _settle(row, "completed", now)
+            call_over(session, row, now)
         elif row.status not in FINAL:  # it connected, but no check-in ever started
             _settle(row, "machine" if is_machine(answered_by) else "no_answer", now)
     elif call_status in UNANSWERED and row.status not in FINAL and row.status != "answered":
@@ -250,6 +257,56 @@ def settle_stale(session: Session, row: OutboundCall, now: datetime) -> None:
     _settle(row, "no_answer", now)
     row.error_detail = row.error_detail or "no status callback"
     fall_back(session, row, now)
+
+
+def call_over(session: Session, row: OutboundCall, now: datetime) -> None:
+    """A check-in call a person answered has ended. If its check-in is still waiting (they hung
+    up before the end), it ends here and counts like a text check-in that went quiet: no answer
+    at all is a missed check-in, some answers an answered one (checkins.py's rules)."""
+    from smsline import conversations  # conversations -> flow_actions -> checkins
+
+    member = session.get(Member, row.member_id)
+    if member is None:
+        return
+    waiting = conversations.active(session, member)
+    if waiting is None or waiting.flow_name != checkins.FLOW or waiting.channel != "voice":
+        return  # the check-in ended in the call, or the member has moved on since
+    conversations.close(waiting, "hung up")
+    if json.loads(waiting.answers_enc or "{}"):
+        checkins.answered(member, now.astimezone(schedule.zone(member.timezone)).date())
+    else:
+        checkins.missed(session, member, now)
+
+
+def stale_answered(session: Session, now: datetime, limit: int) -> list[OutboundCall]:
+    """Calls a person answered more than ANSWERED_STALE ago whose final status never came (a lost
+    callback), locked for the caller; no check-in call lasts that long."""
+    statement = (
+        select(OutboundCall)
+        .where(OutboundCall.status == "answered", OutboundCall.status_at <= now - ANSWERED_STALE)
+        .order_by(OutboundCall.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.scalars(statement))
+
+
+def settle_answered(session: Session, row: OutboundCall, now: datetime) -> None:
+    """An answered call that never reported its end is over: `completed`, and its check-in counts
+    as if the callback had come (no text instead: a person answered)."""
+    _settle(row, "completed", now)
+    row.error_detail = row.error_detail or "no status callback"
+    call_over(session, row, now)
+
+
+def tidy_answered(session: Session, now: datetime, limit: int) -> int:
+    """The sweep's share: settle answered calls whose end was never reported; the caller
+    commits. Returns how many."""
+    rows = stale_answered(session, now, limit)
+    for row in rows:
+        settle_answered(session, row, now)
+    return len(rows)
 
 
 def fall_back(session: Session, row: OutboundCall, now: datetime) -> bool:

@@ -1,8 +1,11 @@
 """Daily check-ins: when a member's next one is due (`schedule`), asking again in an hour (`later`),
 what the clock does with a due one (`deliver`), and how one ends (`answered`, `ended`).
 
-`Member.next_checkin_at` is the record of what is due: the clock claims due members, delivers and
-advances it in one transaction, so a check-in is neither lost nor sent twice.
+`Member.next_checkin_at` is the record of what is due. The clock claims due members in one
+statement (`claim`: `checkin_claimed_at` stamped) and hands them to the workers in batches; a
+worker delivers each claimed check-in and advances `next_checkin_at` in one transaction
+(`deliver_claimed`), so a check-in is neither lost (a lost job's claim goes stale and is claimed
+again) nor sent twice (the worker locks the member and checks it is still due and still claimed).
 
 A check-in is missed when it times out or expires with no answer at all (LATER, an interruption or a
 partial answer are not misses). Misses in a row reach out, never nag: nothing at first, one kind
@@ -16,16 +19,21 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from smsline import audit, coordinators, flowstore, outbox, schedule, settings
+from smsline import audit, coordinators, db, flowstore, outbox, pacing, schedule, settings
 from smsline.models import Conversation, Member, OptOut
 from smsline.texts import NO_NAME, text
 
+if TYPE_CHECKING:
+    from smsline.line import Line
+
 log = logging.getLogger(__name__)
 
+CLAIM_STALE = timedelta(minutes=10)  # a claimed check-in no worker delivered: the job was lost
 LATER = timedelta(hours=1)
 FLOW = "checkin"
 MISSED_REASONS = frozenset({"timeout", "expired"})  # how the engine ends a check-in nobody answered
@@ -62,22 +70,98 @@ def later(member: Member, now: datetime) -> datetime:
     return member.next_checkin_at
 
 
-def due(now: datetime, limit: int) -> Select:
+def _is_due(now: datetime):  # noqa: ANN202
     """Members whose check-in is due: active, or paused with the pause over."""
-    return (
-        select(Member)
-        .where(
-            or_(
-                Member.status == "active",
-                (Member.status == "paused")
-                & Member.paused_until.is_not(None)
-                & (Member.paused_until <= now),
-            ),
-            Member.next_checkin_at <= now,
-        )
+    return and_(
+        Member.next_checkin_at <= now,
+        or_(
+            Member.status == "active",
+            (Member.status == "paused")
+            & Member.paused_until.is_not(None)
+            & (Member.paused_until <= now),
+        ),
+    )
+
+
+def claim(session: Session, now: datetime, limit: int) -> list[int]:
+    """Claim up to `limit` due check-ins for the workers in one statement (set-based, so the 9:00
+    rush of a hundred thousand members takes seconds): each claimed member is stamped with `now`,
+    which no other clock claims again until CLAIM_STALE has passed (a lost job). The per-member
+    work (the flow, the outbox row, the next date) is `deliver_claimed`'s, in the workers."""
+    unclaimed = Member.checkin_claimed_at.is_(None) | (
+        Member.checkin_claimed_at <= now - CLAIM_STALE
+    )
+    due_ids = (
+        select(Member.id)
+        .where(_is_due(now), unclaimed)
         .order_by(Member.next_checkin_at, Member.id)
         .limit(limit)
     )
+    claimed = session.execute(
+        update(Member.__table__)
+        .where(Member.__table__.c.id.in_(db.skip_locked(due_ids, session)))
+        .values(checkin_claimed_at=now)
+        .returning(Member.__table__.c.id)
+    )
+    return sorted(claimed.scalars())
+
+
+def release(session: Session, member_ids: list[int], claimed_at: datetime) -> None:
+    """Give claimed check-ins back to the clock (a worker could not take them)."""
+    session.execute(
+        update(Member.__table__)
+        .where(
+            Member.__table__.c.id.in_(member_ids),
+            Member.__table__.c.checkin_claimed_at == claimed_at,
+        )
+        .values(checkin_claimed_at=None)
+    )
+
+
+def deliver_claimed(line: Line, member_ids: list[int], claimed_at: datetime) -> list[str]:
+    """A worker's share of a claim: deliver each check-in still due and still claimed by this
+    claim (a second run of the job, or a claim taken over after CLAIM_STALE, finds none), schedule
+    the next, and commit once; returns each one's result (see `deliver`). An unpublished check-in
+    flow gives the claim back and returns ["unpublished"]: the members stay due."""
+    with line.sessions() as session:
+        late_after = timedelta(hours=settings.get(session, "checkin_late_hours"))
+        members = session.scalars(
+            db.skip_locked(
+                select(Member)
+                .where(
+                    Member.id.in_(member_ids),
+                    Member.checkin_claimed_at == claimed_at,
+                    _is_due(claimed_at),
+                )
+                .order_by(Member.id),
+                session,
+            )
+        ).all()
+        opted = opted_out(session, list(members))
+        try:
+            results = [
+                deliver(session, member, claimed_at, late_after, member.phone_hash in opted)
+                for member in members
+            ]
+        except flowstore.UnknownFlow as error:
+            session.rollback()
+            release(session, member_ids, claimed_at)
+            session.commit()
+            log.error("check-ins not sent: %s", error)
+            return ["unpublished"]
+        for member in members:
+            member.checkin_claimed_at = None
+        outbound = session.info.pop("outbox_ids", [])
+        call_ids = session.info.pop("call_ids", [])
+        bulk_due = session.info.pop("bulk_due", False)
+        session.commit()
+    if outbound:  # the sweep's instant, not the wall clock's: `smsline tick --at`
+        line.queues.hand_over(outbound, now=claimed_at)
+    if call_ids:
+        line.queues.hand_over_calls(call_ids, now=claimed_at)
+    if bulk_due:
+        pacing.hand_over_due(line, claimed_at)
+    return results
 
 
 def opted_out(session: Session, members: list[Member]) -> set[str]:

@@ -218,6 +218,11 @@ STAFF_CONSENT_WORDING = "Enrolled in person by staff (consent given verbally)"
     show_default=True,
     help="a text, or a phone call (an unanswered call falls back to a text)",
 )
+@click.option(
+    "--texting-window",
+    default=None,
+    help="their own texting window, local HH:MM-HH:MM (default: the line's quiet hours setting)",
+)
 @click.option("--consent", is_flag=True, help="they gave consent in person (required)")
 def members_add(
     phone: str,
@@ -227,10 +232,11 @@ def members_add(
     days: str,
     language: str,
     checkin_by: str,
+    texting_window: str | None,
     consent: bool,
 ) -> None:
     """Enrol a member who gave consent in person: the consent, and who recorded it, are logged."""
-    from smsline import audit, checkins, crypto, outbox, phones, schedule
+    from smsline import audit, checkins, crypto, outbox, phones, schedule, settings
     from smsline.models import Consent, Member
 
     if not consent:
@@ -245,6 +251,7 @@ def members_add(
         ("--timezone", lambda: schedule.zone(timezone)),
         ("--checkin-time", lambda: schedule.normalise_time(checkin_time)),
         ("--days", lambda: schedule.normalise_days(days)),
+        ("--texting-window", lambda: texting_window and schedule.parse_window(texting_window)),
     )
     values = {}
     for hint, check in checks:
@@ -264,6 +271,13 @@ def members_add(
             raise click.ClickException(
                 "that number opted out by text: they need to text START to the line first"
             )
+        window = values["--texting-window"] or settings.texting_window(session)
+        if not schedule.in_window(values["--checkin-time"], window):
+            raise click.BadParameter(
+                f"{values['--checkin-time']} is outside the texting window {window[0]}-{window[1]}"
+                " (we never text in the night): choose a time inside it, or set --texting-window",
+                param_hint="--checkin-time",
+            )
         member = Member(
             nickname=name,
             language=language,
@@ -273,6 +287,8 @@ def members_add(
             checkin_days=values["--days"],
             checkin_by=checkin_by,
         )
+        if values["--texting-window"]:
+            member.texting_from, member.texting_until = values["--texting-window"]
         member.phone = number
         session.add(member)
         now = datetime.now(UTC)
@@ -309,6 +325,60 @@ def members_add(
             f"member {member.nickname} added (#{member.id}, {phones.last_digits(number)}); "
             f"first check-in {first}"
         )
+
+
+@main.group("checkins")
+def checkins_group() -> None:
+    """Daily check-ins."""
+
+
+@checkins_group.command("backfill")
+@click.option("--dry-run", is_flag=True, help="count the members, change nothing")
+def checkins_backfill(dry_run: bool) -> None:
+    """Schedule the next check-in of members who have a check-in time but nothing scheduled
+    (after an import or an old release): active members, and paused ones whose pause ends."""
+    from smsline import audit, checkins
+    from smsline.models import Member
+
+    batch = 1000
+    line = _line()
+    now = datetime.now(UTC)
+    scheduled = found = 0
+    with line.sessions() as session:
+        after = 0
+        while True:
+            members = session.scalars(
+                select(Member)
+                .where(
+                    Member.id > after,
+                    Member.next_checkin_at.is_(None),
+                    Member.checkin_time.is_not(None),
+                    (Member.status == "active")
+                    | ((Member.status == "paused") & Member.paused_until.is_not(None)),
+                )
+                .order_by(Member.id)
+                .limit(batch)
+            ).all()
+            if not members:
+                break
+            after = members[-1].id
+            found += len(members)
+            if not dry_run:
+                scheduled += sum(checkins.schedule_next(m, now) is not None for m in members)
+                session.flush()
+            session.expunge_all()  # a batch at a time, however many members
+        if dry_run:
+            session.rollback()
+            click.echo(f"{found} members would get their next check-in scheduled (dry run)")
+            return
+        audit.record(
+            session,
+            actor="cli",
+            action="checkin.backfill",
+            details={"scheduled": scheduled, "found": found},
+        )
+        session.commit()
+    click.echo(f"{scheduled} members got their next check-in scheduled")
 
 
 @main.group("settings")

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smsline import checkin_calls, checkins, flowstore, outbox, settings
-from smsline.models import OutboundCall, OutboundMessage
+from smsline import checkin_calls, checkins, coordinators, db, outbox, pacing
+from smsline.models import FollowUp, OutboundCall, OutboundMessage
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 HANDOVER_GRACE = timedelta(seconds=60)  # a fresh pending row is still being handed over
 QUEUED_STALE = timedelta(minutes=10)  # a queued row no worker took: the job was lost
 BATCH = 500
+CLAIM = 5_000  # check-ins claimed a statement
 
 
 def sweep(line: Line, now: datetime) -> dict[str, int]:
@@ -50,60 +51,73 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
         session.commit()
     if due:
         line.queues.hand_over(due, now=now)
-        counts["handed_over"] = len(due)
+    counts["handed_over"] = len(due) + pacing.hand_over_due(line, now)
+    _warn_about_capacity(line, now)
     if any(counts.values()):
         log.info("sweep at %s: %s", now.isoformat(), counts)
     return counts
 
 
-def _lock(statement, session: Session):  # noqa: ANN001, ANN202
-    if session.get_bind().dialect.name == "postgresql":
-        return statement.with_for_update(skip_locked=True)
-    return statement
-
-
 def _checkins(line: Line, now: datetime) -> dict[str, int]:
-    """Due check-ins, a batch a transaction: each claimed member's check-in is written to the outbox
-    (held through quiet hours there) and their next one scheduled before the commit, so two clocks
-    never send one twice and a crash loses none. Texts go to the workers after each commit."""
-    counts = {"checkins": 0, "checkin_calls": 0, "checkins_skipped": 0}
+    """Due check-ins: claimed in one statement a CLAIM of members and handed to the workers in
+    batches (`bulk`), who deliver them (`checkins.deliver_claimed`). In-process the delivery runs
+    here, so the counts say what was sent; with RQ they say what was claimed."""
+    counts = {"checkins": 0, "checkin_calls": 0, "checkins_skipped": 0, "checkins_claimed": 0}
     while True:
         with line.sessions() as session:
-            late_after = timedelta(hours=settings.get(session, "checkin_late_hours"))
-            members = session.scalars(_lock(checkins.due(now, BATCH), session)).all()
-            opted_out = checkins.opted_out(session, list(members))
-            try:
-                results = [
-                    checkins.deliver(
-                        session, member, now, late_after, member.phone_hash in opted_out
-                    )
-                    for member in members
-                ]
-            except flowstore.UnknownFlow as error:
-                session.rollback()  # the members stay due until the flows are published
-                log.error("check-ins not sent: %s", error)
-                return counts
-            outbound = session.info.pop("outbox_ids", [])
-            call_ids = session.info.pop("call_ids", [])
+            claimed = checkins.claim(session, now, CLAIM)
             session.commit()
+        if not claimed:
+            return counts
+        counts["checkins_claimed"] += len(claimed)
+        results = line.queues.hand_over_checkins(claimed, now)
         counts["checkins"] += results.count("sent")
         counts["checkin_calls"] += results.count("called")
         counts["checkins_skipped"] += results.count("skipped")
-        if outbound:
-            line.queues.hand_over(outbound, now=now)
-        if call_ids:
-            line.queues.hand_over_calls(call_ids, now=now)
-        if len(members) < BATCH:
+        if "unpublished" in results or len(claimed) < CLAIM:
             return counts
+
+
+def _warn_about_capacity(line: Line, now: datetime) -> None:
+    """Once an hour (the sweep at minute 0), check that the sending rate keeps up with the coming
+    day's check-ins; if not, the coordinators are told, at most once a day."""
+    if now.minute != 0:
+        return
+    with line.sessions() as session:
+        plan = pacing.capacity(session, now)
+        if not plan.short:
+            return
+        log.warning("sending rate too low: %s", plan.describe())
+        told = session.scalar(
+            select(FollowUp.id).where(
+                FollowUp.kind == "capacity", FollowUp.created_at > now - timedelta(days=1)
+            )
+        )
+        if told is None:
+            followup = FollowUp(kind="capacity", created_at=now)
+            session.add(followup)
+            session.flush()
+            coordinators.tell(
+                session,
+                kind="capacity",
+                text_key="capacity_page",
+                details={"due": plan.due, "run": plan.run_count, "rate": plan.rate},
+                urgent=False,
+                now=now,
+                followup=followup,
+            )
+            line.commit(session)
 
 
 def _calls(line: Line, now: datetime) -> dict[str, int]:
     """Check-in calls: ones placed long ago that never reported back count as unanswered (the
-    text check-in goes instead, once); ones due to be placed and with no worker go to one."""
+    text check-in goes instead, once); answered ones whose end was never reported are settled;
+    ones due to be placed and with no worker go to one."""
     with line.sessions() as session:
         stale = checkin_calls.stale(session, now, BATCH)
         for row in stale:
             checkin_calls.settle_stale(session, row, now)
+        tidied = checkin_calls.tidy_answered(session, now, BATCH)
         outbound = session.info.pop("outbox_ids", [])
         due = _claim_for_workers(session, line, OutboundCall, now, OutboundCall.id)
         due_ids = [row.id for row in due]
@@ -112,36 +126,48 @@ def _calls(line: Line, now: datetime) -> dict[str, int]:
         line.queues.hand_over(outbound, now=now)
     if due_ids:
         line.queues.hand_over_calls(due_ids, now=now)
-    return {"calls_handed_over": len(due_ids), "calls_unanswered": len(stale)}
+    return {
+        "calls_handed_over": len(due_ids),
+        "calls_unanswered": len(stale),
+        "calls_tidied": tidied,
+    }
 
 
 def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, str]]:
-    """Outbox rows that should be with a worker but are not, "replies" before "bulk"."""
+    """Outbox rows that should be with a worker but are not, "replies" before "bulk"; pending bulk
+    rows are claimed at the sender's pace instead (`pacing`)."""
     order = (OutboundMessage.queue.desc(), OutboundMessage.id)
-    rows = _claim_for_workers(session, line, OutboundMessage, now, *order)
+    paced = OutboundMessage.queue == "bulk"
+    rows = _claim_for_workers(session, line, OutboundMessage, now, *order, paced=paced)
     return [(row.id, row.queue) for row in rows]
 
 
-def _claim_for_workers(session: Session, line: Line, Row, now: datetime, *order) -> list:  # noqa: ANN001, N803
+def _claim_for_workers(
+    session: Session, line: Line, Row, now: datetime, *order, paced=None
+) -> list:  # noqa: ANN001, N803
     """Rows (outbox texts or check-in calls) that should be with a worker but are not: pending and
-    due, or queued so long ago that the job was lost. Claimed and marked queued in one go."""
+    due (unless `paced`: those wait for their turn), or queued so long ago that the job was lost.
+    Claimed and marked queued in one go."""
+    pending_due = (Row.status == "pending") & or_(
+        Row.next_attempt_at <= now,
+        Row.next_attempt_at.is_(None) & (Row.created_at <= now - HANDOVER_GRACE),
+    )
+    if paced is not None:
+        pending_due = pending_due & ~paced
     statement = (
         select(Row)
         .where(
             or_(
-                (Row.status == "pending")
-                & or_(
-                    Row.next_attempt_at <= now,
-                    Row.next_attempt_at.is_(None) & (Row.created_at <= now - HANDOVER_GRACE),
-                ),
+                pending_due,
                 (Row.status == "queued")
-                & or_(Row.status_at.is_(None), Row.status_at <= now - QUEUED_STALE),
+                & or_(Row.status_at.is_(None), Row.status_at <= now - QUEUED_STALE)
+                & or_(Row.next_attempt_at.is_(None), Row.next_attempt_at <= now),
             )
         )
         .order_by(*order)
         .limit(BATCH)
     )
-    rows = session.scalars(_lock(statement, session)).all()
+    rows = session.scalars(db.skip_locked(statement, session)).all()
     for row in rows:
         if not line.queues.in_process:
             row.status = "queued"
@@ -158,7 +184,7 @@ def _claim_stuck_sending(session: Session, now: datetime) -> list[tuple]:
         .limit(BATCH)
     )
     stuck = []
-    for row in session.scalars(_lock(statement, session)):
+    for row in session.scalars(db.skip_locked(statement, session)):
         # Take the row over with a new attempt id so a late finish of the dead worker is ignored.
         old_since = row.sending_started_at
         row.attempt_id = f"reconcile-{row.id}-{int(now.timestamp())}"
@@ -221,7 +247,9 @@ def _move_conversations(line: Line, now: datetime) -> int:
     for conversation_id, kind in due:
         with line.sessions() as session:
             conversation = session.scalar(  # locked, and checked again: two clocks move it once
-                _lock(select(Conversation).where(Conversation.id == conversation_id), session)
+                db.skip_locked(
+                    select(Conversation).where(Conversation.id == conversation_id), session
+                )
             )
             if conversation is None or not conversations.is_due(conversation, kind, now):
                 continue

@@ -7,13 +7,14 @@ or member number and a follow-up number, never a phone number or the member's wo
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smsline import audit, outbox, settings
-from smsline.models import FollowUp, Member, Supporter
+from smsline.models import FollowUp, Member, OutboundMessage, Supporter
 from smsline.texts import text
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,17 @@ def tell(
     details: dict | None = None,
     urgent: bool = True,
     now: datetime | None = None,
+    followup: FollowUp | None = None,
 ) -> FollowUp:
-    """Open a follow-up of `kind` and text every coordinator on call the `text_key` text (except the
-    supporter it is about); unless `urgent`, the text waits out the coordinator's quiet hours. The
-    caller commits."""
-    followup = FollowUp(kind=kind, member_id=member.id if member else None, inbound_id=inbound_id)
-    session.add(followup)
-    session.flush()
+    """Open a follow-up of `kind` (or page about `followup`, already open) and text every
+    coordinator on call the `text_key` text (except the supporter it is about); unless `urgent`,
+    the text waits out the coordinator's quiet hours. The caller commits."""
+    if followup is None:
+        followup = FollowUp(
+            kind=kind, member_id=member.id if member else None, inbound_id=inbound_id
+        )
+        session.add(followup)
+        session.flush()
     if member is not None:
         who = member.nickname or f"#{member.id}"
     else:
@@ -81,3 +86,75 @@ def tell(
     if not told:
         log.error("follow-up %s (%s): no active coordinator to tell", followup.id, kind)
     return followup
+
+
+def open_followup(session: Session, member: Member, kind: str, since: datetime) -> FollowUp | None:
+    """The member's latest unresolved follow-up of `kind` opened since `since`, if any."""
+    return session.scalar(
+        select(FollowUp)
+        .where(
+            FollowUp.member_id == member.id,
+            FollowUp.kind == kind,
+            FollowUp.resolved_at.is_(None),
+            FollowUp.created_at >= since,
+        )
+        .order_by(FollowUp.id.desc())
+        .limit(1)
+    )
+
+
+def escalate(
+    session: Session,
+    followup: FollowUp,
+    *,
+    kind: str,
+    text_key: str,
+    member: Member,
+    now: datetime,
+    details: dict | None = None,
+) -> int:
+    """An open follow-up turns out to need more (a hard day's, and then the member asks for a
+    peer): it takes the new `kind`, and coordinators get one page for it, not two. A page about it
+    still held for their morning is withdrawn and an urgent page goes now; when the first page has
+    gone already, the queue item changes and nobody is texted again. Returns the pages sent."""
+    followup.kind = kind
+    held = held_pages(session, followup, now)
+    for row in held:
+        row.status, row.status_at = "suppressed", now
+        row.error_detail = f"replaced by the {kind} page"
+    if held:
+        tell(
+            session,
+            kind=kind,
+            text_key=text_key,
+            member=member,
+            details={**(details or {}), "replaces": len(held)},
+            now=now,
+            followup=followup,
+        )
+        return len(held)
+    audit.record(
+        session,
+        actor="line",
+        action=f"{kind}.merged",
+        subject_type="followup",
+        subject_id=followup.id,
+        details={"already_paged": True, **(details or {})},
+    )
+    return 0
+
+
+def held_pages(session: Session, followup: FollowUp, now: datetime) -> list[OutboundMessage]:
+    """The coordinators' texts about `followup` that wait for their quiet hours to end (a
+    follow-up that could wait), found by its number in the text."""
+    candidates = session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.kind == "followup",
+            OutboundMessage.supporter_id.is_not(None),
+            OutboundMessage.status.in_(outbox.CLAIMABLE),
+            OutboundMessage.next_attempt_at > now,
+            OutboundMessage.created_at >= followup.created_at,
+        )
+    )
+    number = re.compile(rf"#{followup.id}\b")
+    return [row for row in candidates if number.search(row.body_enc)]

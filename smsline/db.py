@@ -75,3 +75,11 @@ def session_scope(sessions: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def skip_locked(statement, session: Session):  # noqa: ANN001, ANN201
+    """A claim's SELECT: on PostgreSQL it locks the rows it returns and skips rows another
+    transaction holds; SQLite needs nothing (its write transactions begin IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return statement.with_for_update(skip_locked=True)
+    return statement

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from smsline import audit, checkins, coordinators, schedule
+from smsline import audit, checkins, coordinators, keywords, schedule
 from smsline.engine import run
 from smsline.engine.actions import CHECKIN_CHANNELS
 from smsline.engine.format import Flow
-from smsline.engine.text import plain, render
+from smsline.engine.text import format_date, plain, render
 from smsline.models import CheckinRecord, Consent, Conversation, Member
+from smsline.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,18 @@ def set_checkin(session, member, conversation, flow, params, context, now) -> No
     checkins.schedule_next(member, now)
 
 
+@handles("set_texting_window")
+def set_texting_window(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """The member's own texting window; a window that does not open before it closes is kept
+    out (the flow asks again before it gets here)."""
+    try:
+        window = schedule.parse_window(f"{params.get('from')}-{params.get('until')}")
+    except ValueError as error:
+        log.warning("conversation %s: texting window not changed: %s", conversation.id, error)
+        return
+    member.texting_from, member.texting_until = window
+
+
 @handles("set_checkin_by")
 def set_checkin_by(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
     """Check-ins by text or by phone call from now on (the registry's values only)."""
@@ -161,10 +174,48 @@ def set_checkin_by(session, member, conversation, flow, params, context, now) ->
 @handles("pause_checkins")
 def pause_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
     """Pause check-ins for `days` (they come back on their own after), or until RESUME."""
-    member.status = "paused"
     days = params.get("days")
-    member.paused_until = now + timedelta(days=int(days)) if days else None
-    checkins.schedule_next(member, now)
+    pause(member, int(days) if days else None, now)
+
+
+def pause(member: Member, days: int | None, now: datetime) -> datetime | None:
+    """Pause the member's check-ins for `days` (None: until RESUME); returns the first check-in
+    after the pause, if one is scheduled."""
+    member.status = "paused"
+    member.paused_until = now + timedelta(days=days) if days else None
+    return checkins.schedule_next(member, now)
+
+
+def pause_by_keyword(
+    session: Session, member: Member, words: str, now: datetime, waiting: Conversation | None
+) -> str | None:
+    """PAUSE 3, "pause 7 days", PAUSA 3: pause at once for that many days and answer with the
+    local date check-ins come back; a number out of range gets a friendly re-prompt and pauses
+    nothing. None when the text is not a pause with a number (bare PAUSE starts its flow), or
+    the member has not joined yet."""
+    days = keywords.pause_days(words)
+    if days is None or member.status not in ("active", "paused"):
+        return None
+    if not keywords.PAUSE_DAYS[0] <= days <= keywords.PAUSE_DAYS[1]:
+        return text("pause_range", member.language)
+    if waiting is not None and waiting.status == "active":  # a keyword interrupts what waits
+        from smsline import conversations  # conversations -> flow_actions
+
+        conversations.close(waiting, "interrupted")
+    back = pause(member, days, now)
+    audit.record(
+        session,
+        actor="member",
+        action="checkin.pause",
+        subject_type="member",
+        subject_id=member.id,
+        details={"days": days},
+    )
+    if back is None:  # no check-in time yet: nothing to come back
+        return text("paused_days_no_checkin", member.language, days=days)
+    local = back.astimezone(schedule.zone(member.timezone)).date()
+    key = "paused_a_day" if days == 1 else "paused_days"
+    return text(key, member.language, days=days, date=format_date(local, member.language))
 
 
 @handles("resume_checkins")
@@ -197,7 +248,22 @@ def start_flow(session, member, conversation, flow, params, context, now) -> str
 
 @handles("request_peer")
 def request_peer(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
-    """Until pairing lands, a peer request goes to the coordinators as a follow-up."""
+    """Until pairing lands, a peer request goes to the coordinators as a follow-up. A yes to the
+    peer offer of a hard check-in is the same request as the follow-up `flag_risk` opened in this
+    conversation: that follow-up becomes the peer request, one page in all."""
+    session.flush()  # the conversation's start time, for a new one
+    risk = coordinators.open_followup(session, member, "risk", since=conversation.started_at)
+    if risk is not None:
+        coordinators.escalate(
+            session,
+            risk,
+            kind="peer_request",
+            text_key="peer_request_page",
+            member=member,
+            now=now,
+            details={"reason": _plain(params.get("reason", ""))},
+        )
+        return
     coordinators.tell(
         session,
         kind="peer_request",

@@ -36,6 +36,12 @@ def place_call(call_id: int) -> str:
     return checkin_calls.place(current_line(), call_id)
 
 
+def deliver_checkins(member_ids: list[int], claimed_at: str) -> list[str]:
+    from smsline import checkins
+
+    return checkins.deliver_claimed(current_line(), member_ids, datetime.fromisoformat(claimed_at))
+
+
 def sweep() -> dict[str, int]:
     from smsline import clock
 

@@ -3,6 +3,9 @@ interrupting the one that waits. HELP, STOP and START belong to the compliance l
 
 from __future__ import annotations
 
+import re
+
+from smsline.engine.answers import NUMBER_WORDS
 from smsline.rules.crisis import normalise
 
 FLOWS = {
@@ -33,6 +36,15 @@ ACTIONS = {
     "mas tarde": "later",
     "despues": "later",
 }
+# PAUSE with a number of days pauses at once (inbound.converse, through
+# flow_actions.pause_by_keyword): "PAUSE 3", "pause 7 days", "pause for 2 weeks", "PAUSA 3 días".
+PAUSE_DAYS = (1, 90)
+PAUSE = re.compile(
+    r"^(?:pause|pausa|pausar)(?: for| por)? (?P<count>[0-9]{1,4}|[a-z]+)"
+    r"(?: (?P<unit>d|days?|dias?|w|wk|weeks?|semanas?|months?|mes|meses))?$"
+)
+UNIT_DAYS = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "semana": 7, "semanas": 7}
+UNIT_DAYS |= {"month": 30, "months": 30, "mes": 30, "meses": 30}
 # Before a stranger has said yes to the line, only asking for a person skips the welcome.
 BEFORE_CONSENT = frozenset({"peer"})
 
@@ -50,3 +62,16 @@ def action_for(text: str) -> str | None:
     """The action a keyword asks for (LATER: the check-in again in an hour); the caller checks
     that the sender is an active member."""
     return ACTIONS.get(normalise(text))
+
+
+def pause_days(text: str) -> int | None:
+    """The days of a PAUSE typed with a number ("PAUSE 3"; "pausa 2 semanas" is 14, a month 30), in range
+    or not (the caller checks PAUSE_DAYS); None when the text is not one."""
+    match = PAUSE.match(normalise(text))
+    if match is None:
+        return None
+    count = match["count"]
+    number = int(count) if count.isdigit() else NUMBER_WORDS.get(count)
+    if number is None:
+        return None
+    return number * UNIT_DAYS.get(match["unit"] or "", 1)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from smsline import crypto
 from smsline.config import Config
 from smsline.db import make_engine, make_sessionmaker
+from smsline.models import utcnow
 from smsline.queues import Queues
 from smsline.transport import Transport
 
@@ -39,14 +40,19 @@ class Line:
 
     def commit(self, session: Session) -> None:
         """Commit, then hand the outbound texts and calls written in this transaction to the
-        workers."""
+        workers (bulk texts through `pacing`)."""
         ids = session.info.pop("outbox_ids", [])
         call_ids = session.info.pop("call_ids", [])
+        bulk_due = session.info.pop("bulk_due", False)
         session.commit()
         if ids:
             self.queues.hand_over(ids)
         if call_ids:
             self.queues.hand_over_calls(call_ids)
+        if bulk_due:  # bulk texts due now go at once if this minute has room for them
+            from smsline import pacing
+
+            pacing.hand_over_due(self, utcnow())
 
     def close(self) -> None:
         self.engine.dispose()

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from smsline import crypto, schedule, segments, settings
-from smsline.models import InboundMessage, LineNumber, OptOut, OutboundMessage, utcnow
+from smsline.models import InboundMessage, LineNumber, Member, OptOut, OutboundMessage, utcnow
 from smsline.transport import TransportError
 
 if TYPE_CHECKING:
@@ -102,9 +102,15 @@ def write(
     row = _row(session, to, body, kind, from_number, queue, member_id, supporter_id, inbound_id)
     if row.status == "pending":
         if kind in AUTOMATED and timezone:
-            row.next_attempt_at = quiet_hours_end(session, now or utcnow(), timezone)
+            member = session.get(Member, member_id) if member_id else None  # the identity map
+            window = settings.texting_window(session, member) if member else None
+            row.next_attempt_at = quiet_hours_end(session, now or utcnow(), timezone, window)
+        if queue == "bulk" and row.next_attempt_at is None:  # it goes at the sender's pace
+            row.next_attempt_at = now or utcnow()
+            session.info["bulk_due"] = True  # see Line.commit
         session.flush()
-        session.info.setdefault("outbox_ids", []).append((row.id, queue))
+        if row.next_attempt_at is None:  # held and bulk rows wait to be claimed when due
+            session.info.setdefault("outbox_ids", []).append((row.id, queue))
     return row
 
 
@@ -186,17 +192,23 @@ def default_from(session: Session) -> str | None:
     )
 
 
-def quiet_hours_end(session: Session, now: datetime, timezone: str) -> datetime | None:
-    """When an automated text may go to someone in `timezone`: None if now is fine."""
-    start = time.fromisoformat(settings.get(session, "quiet_hours_start"))
-    end = time.fromisoformat(settings.get(session, "quiet_hours_end"))
+def quiet_hours_end(
+    session: Session, now: datetime, timezone: str, window: tuple[str, str] | None = None
+) -> datetime | None:
+    """When an automated text may go to someone in `timezone`: None if now is fine. `window` is
+    the recipient's own texting window ("HH:MM" from, until; settings.texting_window); without
+    one, the line's: quiet from `quiet_hours_start` to `quiet_hours_end`."""
+    if window is None:
+        window = settings.texting_window(session)
+    opens, closes = time.fromisoformat(window[0]), time.fromisoformat(window[1])
     local = now.astimezone(schedule.zone(timezone))
     clock = local.time()
-    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
-    if not inside:
+    # A window may run past midnight; one that closes when it opens never closes.
+    is_open = (opens <= clock < closes) if opens < closes else (clock >= opens or clock < closes)
+    if is_open:
         return None
-    day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=schedule.zone(timezone)).astimezone(UTC)
+    day = local.date() if clock < opens else local.date() + timedelta(days=1)
+    return datetime.combine(day, opens, tzinfo=schedule.zone(timezone)).astimezone(UTC)
 
 
 def mark_queued(line: Line, outbound_ids: list[int]) -> None:

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 QUEUES = ("replies", "bulk")  # in the order workers take them
 SEND_JOB = "smsline.jobs.send_outbound"
 CALL_JOB = "smsline.jobs.place_call"
+CHECKINS_JOB = "smsline.jobs.deliver_checkins"
+CHECKINS_BATCH = 500  # claimed check-ins a job
 SWEEP_JOB = "smsline.jobs.sweep"
 
 
@@ -99,6 +101,50 @@ class Queues:
             log.warning("could not enqueue %d check-in calls: %s", len(call_ids), error)
             return
         checkin_calls.mark_queued(self.line, call_ids, now)
+
+    def hand_over_checkins(self, member_ids: list[int], claimed_at: datetime) -> list[str]:
+        """Give claimed check-ins to the workers, CHECKINS_BATCH members a `bulk` job (the ids and
+        the claim's instant: nothing about the members). In-process they are delivered here and
+        the results returned; with RQ the list is empty. A batch Redis refused goes back to the
+        clock at once."""
+        from smsline import checkins
+
+        assert self.line is not None
+        batches = [
+            member_ids[start : start + CHECKINS_BATCH]
+            for start in range(0, len(member_ids), CHECKINS_BATCH)
+        ]
+        if self.in_process:
+            results: list[str] = []
+            for batch in batches:
+                results += checkins.deliver_claimed(self.line, batch, claimed_at)
+                if "unpublished" in results:
+                    break
+            return results
+        at = claimed_at.isoformat()
+        try:
+            from rq import Queue
+
+            connection = self.redis()
+            queue = Queue("bulk", connection=connection)
+            with connection.pipeline() as pipe:
+                for batch in batches:
+                    queue.enqueue(
+                        CHECKINS_JOB,
+                        batch,
+                        at,
+                        job_id=f"checkins-{int(claimed_at.timestamp())}-{batch[0]}",
+                        result_ttl=60,
+                        failure_ttl=7 * 24 * 3600,
+                        pipeline=pipe,
+                    )
+                pipe.execute()
+        except Exception as error:  # Redis down: the claims go back, the next sweep tries again
+            log.warning("could not enqueue %d check-ins: %s", len(member_ids), error)
+            with self.line.sessions() as session:
+                checkins.release(session, member_ids, claimed_at)
+                session.commit()
+        return []
 
     def ping(self) -> bool:
         return True if self.in_process else bool(self.redis().ping())

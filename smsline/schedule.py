@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from smsline.engine.answers import Window
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_SETS = {
     "daily": frozenset(range(7)),
@@ -34,6 +36,29 @@ def parse_time(value: str) -> time:
 def normalise_time(value: str) -> str:
     """The time as stored: "HH:MM"."""
     return parse_time(value).strftime("%H:%M")
+
+
+def parse_window(value: str) -> tuple[str, str]:
+    """A texting window written "HH:MM-HH:MM" (local, 24 hours; "9:30-21:00" is fine), as
+    ("HH:MM", "HH:MM"); the first must come before the second (a window within one day)."""
+    parts = str(value).split("-")
+    if len(parts) != 2:
+        raise ValueError(f"texting window {value!r} is not written HH:MM-HH:MM, e.g. 09:00-20:00")
+    try:
+        opens, closes = (normalise_time(part) for part in parts)
+    except ValueError:
+        raise ValueError(
+            f"texting window {value!r} is not written HH:MM-HH:MM, e.g. 09:00-20:00"
+        ) from None
+    if opens >= closes:
+        raise ValueError(f"texting window {value!r}: the start must come before the end")
+    return opens, closes
+
+
+def in_window(at: str, window: tuple[str, str]) -> bool:
+    """Whether the local time `at` ("HH:MM") is inside a texting window (which may run past
+    midnight, as the line's may)."""
+    return normalise_time(at) in Window(*window)
 
 
 def parse_days(days: str) -> frozenset[int]:

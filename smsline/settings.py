@@ -83,11 +83,21 @@ DEFINITIONS: dict[str, Definition] = {
     "program_name": Definition(
         "Recovery Line", _text(40), "Name the line uses for itself in texts"
     ),
-    "quiet_hours_start": Definition("21:00", _clock, "No automated texts from this local time"),
-    "quiet_hours_end": Definition("08:00", _clock, "...until this local time"),
+    "quiet_hours_start": Definition(
+        "20:00", _clock, "Texting window: automated texts stop at this local time"
+    ),
+    "quiet_hours_end": Definition(
+        "09:00", _clock, "Texting window: automated texts start again at this local time"
+    ),
     "send_rate_per_number": Definition(1, _int(1, 100), "Segments per second per sending number"),
     "offer_escalation_minutes": Definition(
         5, _int(1, 120), "Minutes before a peer offer escalates"
+    ),
+    "peer_wait_minutes": Definition(
+        15, _int(5, 240), "Minutes a member waits for a peer before alternatives and a promise"
+    ),
+    "peer_offer_rounds": Definition(
+        2, _int(0, 10), "Times the coordinators are offered a request again before the promise"
     ),
     "relay_quiet_minutes": Definition(120, _int(5, 1440), "Minutes of silence that end a relay"),
     "checkin_late_hours": Definition(
@@ -189,6 +199,17 @@ def set_value(session: Session, key: str, raw: str, actor: str) -> Any:
     session.flush()
     forget()
     return value
+
+
+def texting_window(session: Session, member: object | None = None) -> tuple[str, str]:
+    """When automated texts may go to `member`, as local ("HH:MM" from, "HH:MM" until): the
+    member's own window when they set one, else the line's (from quiet_hours_end until
+    quiet_hours_start)."""
+    own = (getattr(member, "texting_from", None), getattr(member, "texting_until", None))
+    if own[0] and own[1]:
+        return own[0], own[1]
+    values = all_values(session)
+    return values["quiet_hours_end"], values["quiet_hours_start"]
 
 
 def _definition(key: str) -> Definition:

@@ -31,6 +31,32 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No problem. We'll check in again in about an hour. Take care.",
         "es": "Claro. Te escribimos de nuevo en una hora. Cuídate.",
     },
+    # PAUSE with a number of days (keywords.pause_days): {date} is the member's local date of
+    # the first check-in after the pause ("Friday, March 14" / "viernes 14 de marzo").
+    "paused_days": {
+        "en": "OK, check-ins are paused for {days} days and come back {date}. Text RESUME to "
+        "restart sooner, or PEER any time.",
+        "es": "Listo: check-ins en pausa {days} días; vuelven el {date}. Escribe "
+        "REANUDAR para volver antes o HABLAR cuando quieras.",
+    },
+    "paused_a_day": {
+        "en": "OK, check-ins are paused for 1 day and come back {date}. Text RESUME to restart "
+        "sooner, or PEER any time.",
+        "es": "Listo: check-ins en pausa 1 día; vuelven el {date}. Escribe REANUDAR "
+        "para volver antes o HABLAR cuando quieras.",
+    },
+    "paused_days_no_checkin": {
+        "en": "OK, check-ins are paused for {days} days. Text RESUME to restart sooner, or PEER "
+        "any time.",
+        "es": "Listo, pausamos los check-ins por {days} días. Escribe REANUDAR para volver "
+        "antes, o HABLAR cuando quieras.",
+    },
+    "pause_range": {
+        "en": "To pause check-ins, text PAUSE and a number of days from 1 to 90, like PAUSE 7. "
+        "Or just PAUSE for more choices.",
+        "es": "Para pausar los check-ins, escribe PAUSA y un número de días del 1 al 90, por "
+        "ejemplo PAUSA 7. O solo PAUSA para más opciones.",
+    },
     "no_pictures": {
         "en": "We can't pass on pictures here, only words, so we didn't keep it.",
         "es": "Aquí no podemos pasar fotos, solo palabras, así que no la guardamos.",
@@ -78,6 +104,97 @@ TEXTS: dict[str, dict[str, str]] = {
         "Please check the follow-up queue (#{followup}).",
         "es": "{program}: a {who} le vendría bien que un compañero le escriba hoy. "
         "Revisa la cola de seguimiento (#{followup}).",
+    },
+    # Peers (pairing.py, supporters.py). Supporters see a nickname, never a number or words.
+    "peer_finding": {
+        "en": "Thanks for reaching out. We're finding a peer for you now; it usually takes a "
+        "few minutes. If you're in danger, call or text 988.",
+        "es": "Gracias por escribir. Estamos buscando un compañero para ti; suele tardar unos "
+        "minutos. Si estás en peligro, llama o escribe al 988.",
+    },
+    "peer_nobody_on_call": {
+        "en": "We're sorry: no peer is on call right now. We'll text you the moment someone is "
+        "free. Until then 988 answers any hour, by call or text.",
+        "es": "Lo sentimos: ahora no hay compañeros de turno. Te escribimos en cuanto alguien "
+        "esté libre. Mientras, el 988 atiende a toda hora.",
+    },
+    "peer_still_looking": {
+        "en": "We haven't found a peer free yet, and we haven't forgotten you. We'll text the "
+        "moment someone is. 988 answers any hour, by call or text.",
+        "es": "Aún no encontramos un compañero libre, pero no te olvidamos. Te escribimos en "
+        "cuanto alguien pueda. El 988 atiende a toda hora.",
+    },
+    "peer_already_looking": {
+        "en": "We're still finding someone for you. Hang in there; we'll text you as soon as a "
+        "peer is free.",
+        "es": "Seguimos buscando a alguien para ti. Aguanta un poco; te escribimos en cuanto "
+        "un compañero esté libre.",
+    },
+    "peer_still_promised": {
+        "en": "We haven't forgotten you: we'll text the moment a peer is free. 988 answers any "
+        "hour, by call or text.",
+        "es": "No te olvidamos: te escribimos en cuanto un compañero esté libre. El 988 atiende "
+        "a toda hora.",
+    },
+    "peer_already_paired": {
+        "en": "You're already talking with {name}. Text here to reach them, DONE to end, or "
+        "NEW PEER for someone else.",
+        "es": "Ya estás hablando con {name}. Escribe aquí para hablarle, LISTO para terminar o "
+        "NUEVO para otra persona.",
+    },
+    "peer_connected": {
+        "en": "{name}, a peer from {program}, is here for you. Just text here. Text DONE when "
+        "you're finished.",
+        "es": "{name}, de {program}, está aquí para ti. Escribe aquí. Escribe LISTO cuando "
+        "termines.",
+    },
+    "peer_offer": {
+        "en": "{program}: a member would like to talk ({spoken}). Reply YES to take it or PASS.",
+        "es": "{program}: alguien quiere hablar ({spoken}). Responde SI para tomarlo o PASO.",
+    },
+    "peer_won": {
+        "en": "Thank you! You're connected with {who}. Texts you send to this number reach them; "
+        "DONE ends it.",
+        "es": "¡Gracias! Estás con {who}. Lo que escribas a este número le llega; LISTO para "
+        "terminar.",
+    },
+    "peer_taken": {
+        "en": "Thanks, {name}! Someone else already took that one.",
+        "es": "¡Gracias, {name}! Otra persona ya lo tomó.",
+    },
+    "peer_passed": {
+        "en": "No problem, thanks for letting us know.",
+        "es": "Sin problema, gracias por avisar.",
+    },
+    "peer_nothing_to_take": {
+        "en": "Thanks, {name}. There's no offer waiting for you right now.",
+        "es": "Gracias, {name}. No hay ninguna oferta pendiente para ti ahora.",
+    },
+    "on_call_on": {
+        "en": "You're on call until {until}. Text OFF to stop. Thank you!",
+        "es": "Estás de turno hasta las {until}. Escribe OFF para parar. ¡Gracias!",
+    },
+    "on_call_off": {
+        "en": "You're off call now. Thank you for being there.",
+        "es": "Ya no estás de turno. Gracias por estar ahí.",
+    },
+    "status_on": {
+        "en": "{name}: you're on call until {until}. Talking with: {who}.",
+        "es": "{name}: estás de turno hasta las {until}. Hablando con: {who}.",
+    },
+    "status_off": {
+        "en": "{name}: you're off call. Talking with: {who}. Text ON to go on call.",
+        "es": "{name}: no estás de turno. Hablando con: {who}. Escribe ON para entrar.",
+    },
+    "supporter_help": {
+        "en": "Supporter commands: ON, OFF, STATUS, YES to take an offer, PASS to decline.",
+        "es": "Comandos: ON, OFF, STATUS, SI para tomar una oferta, PASO para declinar.",
+    },
+    "capacity_page": {
+        "en": "{program}: at the current sending rate, some check-ins would go out over an hour "
+        "late. Follow-up #{followup}; `smsline checkins capacity` shows the numbers.",
+        "es": "{program}: con la velocidad de envío actual, algunos check-ins saldrían con más "
+        "de una hora de retraso. Seguimiento #{followup}; ver `smsline checkins capacity`.",
     },
 }
 

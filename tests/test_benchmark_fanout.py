@@ -74,14 +74,21 @@ def test_a_quick_run_claims_and_enqueues_every_due_member_once(
     result = json.loads(lines[0])
     members = result["members"]
     assert members == 200 and result["sweeps"] == 1
-    assert result["outbox_rows"] == result["conversations"] == result["baseline_rows"] == members
-    assert result["outbox_statuses"] == {"queued": members}
+    assert result["claimed"] == result["baseline_rows"] == members and result["still_due"] == 0
+    assert result["members_handed_to_rq"] == result["job_members_distinct"] == members
+    assert result["job_members"] == members  # each member in one job, once
+    assert result["jobs_distinct"] == result["jobs_enqueued"] == 1  # 500 members a job
+    # --quick delivers too: one worker ran the job.
+    assert result["outbox_rows"] == result["conversations"] == members
     assert result["interrupted"] == members // fanout.WAITING_EVERY  # waiting in the menu
     assert result["held_for_quiet_hours"] == 0
-    assert result["still_due"] == 0 and result["rescheduled"] == members
-    assert result["jobs_distinct"] == members <= result["jobs_enqueued"]
+    assert result["still_claimed"] == 0 and result["rescheduled"] == members
+    # Sent at the default pace, one a second counted by the minute: the rest wait their minute.
+    assert result["outbox_statuses"] == {"sent": 60, "pending": members - 60}
+    assert result["deliver_seconds"] > 0
     assert result["claim_seconds"] > 0 and result["baseline_seconds"] > 0
     assert result["rows_per_s"] == pytest.approx(members / result["claim_seconds"], rel=0.01)
+    assert result["statements"] > 0 and result["statements_per_member"] < 0.1  # set-based
     assert result["ratio"] == pytest.approx(
         result["claim_seconds"] / result["baseline_seconds"], rel=0.05
     )

@@ -274,7 +274,7 @@ def test_quiet_hours_hold_the_call_until_they_end(line, session, shipped, transp
     assert clock.sweep(line, six)["checkin_calls"] == 1
     assert transport.calls == [] and the_call(session).status == "pending"
     assert clock.sweep(line, six + timedelta(hours=1))["calls_handed_over"] == 0
-    assert clock.sweep(line, datetime(2027, 6, 9, 8, 0, tzinfo=chicago))["calls_handed_over"] == 1
+    assert clock.sweep(line, datetime(2027, 6, 9, 9, 0, tzinfo=chicago))["calls_handed_over"] == 1
     assert [call.to for call in transport.calls] == [member.phone]
 
 
@@ -373,10 +373,18 @@ def test_calls_go_to_the_bulk_queue_by_id(config, redis_url, transport, session)
         flowstore.sync(session)
         create_line_number(session)
         member = enrol(session)
-        assert clock.sweep(line, NOON_CHICAGO)["checkin_calls"] == 1
-        row = the_call(session)
+        assert clock.sweep(line, NOON_CHICAGO)["checkins_claimed"] == 1
+        bulk = Queue("bulk", connection=line.queues.redis())
+        (delivery,) = bulk.jobs  # the claimed check-in goes to a worker by member id...
+        assert (delivery.func_name, delivery.args) == (
+            "smsline.jobs.deliver_checkins",
+            ([member.id], NOON_CHICAGO.astimezone(UTC).isoformat()),
+        )
+        bulk.empty()
+        assert checkins.deliver_claimed(line, [member.id], NOON_CHICAGO) == ["called"]
+        row = the_call(session)  # ...which writes the call and hands it over by id
         assert row.status == "queued"
-        queued = Queue("bulk", connection=line.queues.redis()).jobs
+        queued = bulk.jobs
         assert [(job.func_name, job.args) for job in queued] == [
             ("smsline.jobs.place_call", (row.id,))
         ]

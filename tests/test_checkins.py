@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from smsline import checkins, clock, flowstore, jobs, outbox
+from smsline import checkins, clock, flowstore, jobs, outbox, queues
 from smsline.cli import main
 from smsline.line import Line
 from smsline.models import AuditEntry, Consent, Conversation, Member, OutboundMessage, utcnow
@@ -104,9 +104,9 @@ def test_quiet_hours_hold_an_early_checkin_until_they_end(
     assert transport.sent == []
     (held,) = checkin_rows(session, member)
     assert held.status == "pending"
-    assert held.next_attempt_at == datetime(2027, 6, 9, 8, 0, tzinfo=chicago)
+    assert held.next_attempt_at == datetime(2027, 6, 9, 9, 0, tzinfo=chicago)
     assert clock.sweep(line, six + timedelta(hours=1, minutes=59))["handed_over"] == 0
-    counts = clock.sweep(line, datetime(2027, 6, 9, 8, 0, tzinfo=chicago))
+    counts = clock.sweep(line, datetime(2027, 6, 9, 9, 0, tzinfo=chicago))
     assert counts["handed_over"] == 1 and counts["checkins"] == 0
     assert [m.to for m in transport.sent] == [member.phone]
 
@@ -227,7 +227,8 @@ def test_two_clocks_at_once_send_each_checkin_once(
 ) -> None:  # noqa: ANN001
     """Two sweeps racing over the same due members (SKIP LOCKED on PostgreSQL, IMMEDIATE on
     SQLite), in small batches so their claims interleave."""
-    monkeypatch.setattr(clock, "BATCH", 7)
+    monkeypatch.setattr(clock, "CLAIM", 7)
+    monkeypatch.setattr(queues, "CHECKINS_BATCH", 3)
     for _ in range(40):
         enrol(session, "America/Chicago", "12:00", NOON_CHICAGO - timedelta(hours=1))
     barrier = threading.Barrier(2)
@@ -261,13 +262,15 @@ def test_a_sweep_after_a_redis_flush_loses_nothing(config, redis_url, transport,
             enrol(session, "America/Chicago", "12:00", NOON_CHICAGO - timedelta(hours=1))
             for _ in range(3)
         ]
-        assert clock.sweep(line, NOON_CHICAGO)["checkins"] == 3
-        assert {row.status for row in checkin_rows(session)} == {"queued"}
-        line.queues.redis().flushdb()  # the jobs are gone; the rows are not
-        SimpleWorker(["replies", "bulk"], connection=line.queues.redis()).work(burst=True)
-        assert transport.sent == []
-        counts = clock.sweep(line, NOON_CHICAGO + timedelta(minutes=11))
-        assert counts["handed_over"] == 3 and counts["checkins"] == 0
+        counts = clock.sweep(line, NOON_CHICAGO)
+        assert (counts["checkins_claimed"], counts["checkins"]) == (3, 0)  # claimed, with RQ
+        line.queues.redis().flushdb()  # the check-in job is gone; the claims are not
+        worker = SimpleWorker(["replies", "bulk"], connection=line.queues.redis())
+        worker.work(burst=True)
+        assert transport.sent == [] and checkin_rows(session) == []
+        assert clock.sweep(line, NOON_CHICAGO + timedelta(minutes=5))["checkins_claimed"] == 0
+        counts = clock.sweep(line, NOON_CHICAGO + timedelta(minutes=11))  # the claim went stale
+        assert counts["checkins_claimed"] == 3
         SimpleWorker(["replies", "bulk"], connection=line.queues.redis()).work(burst=True)
         assert sorted(m.to for m in transport.sent) == sorted(m.phone for m in members)
         assert {row.status for row in checkin_rows(session)} == {"sent"}

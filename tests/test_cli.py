@@ -85,7 +85,7 @@ def test_supporters_add_refuses_bad_input(run, args, hint) -> None:  # noqa: ANN
 
 def test_settings_show_and_set(run, session) -> None:  # noqa: ANN001
     shown = run("settings", "show")
-    assert '  quiet_hours_start = "21:00"' in shown.output
+    assert '  quiet_hours_start = "20:00"' in shown.output
     assert run("settings", "set", "quiet_hours_start", "22:30").exit_code == 0
     assert '* quiet_hours_start = "22:30"' in run("settings", "show").output
     assert json.loads(session.get(Setting, "quiet_hours_start").value_json) == "22:30"
@@ -106,8 +106,10 @@ def test_tick_at_runs_the_sweep_as_of_that_instant(run, session) -> None:  # noq
         "checkins": 0,
         "checkin_calls": 0,
         "checkins_skipped": 0,
+        "checkins_claimed": 0,
         "calls_handed_over": 0,
         "calls_unanswered": 0,
+        "calls_tidied": 0,
         "reconciled": 0,
         "resent": 0,
     }

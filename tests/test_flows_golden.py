@@ -288,16 +288,21 @@ TEXT_TRANSCRIPTS = [
                 "es: ¿A qué hora quieres tu check-in diario? Por ejemplo 9am o 7:30pm.",
                 "timeout 1d",
             ]),
-            ("8 de la mañana", [
+            ("8 de la mañana", [  # before the texting window opens: asked again
                 "saved checkin_time = '08:00'",
-                "act set_checkin {'time': '08:00', 'days': 'daily'}",
+                "es: Solo escribimos entre las 9am y las 8pm para no despertarte. ¿Qué hora en ese horario te sirve?",
+                "timeout 1d",
+            ]),
+            ("9:30 de la mañana", [
+                "saved checkin_time = '09:30'",
+                "act set_checkin {'time': '09:30', 'days': 'daily'}",
                 "es: Por último: ¿mensajes discretos? Así no mencionamos recuperación, alcohol ni drogas, por si alguien ve tu pantalla. Responde SÍ o NO.",
                 "timeout 1d",
             ]),
             ("si", [
                 "saved discreet_wording = True",
                 "act set_discreet {'value': True}",
-                "es: ¡Listo, Lupe! Tu check-in llega a diario a las 08:00. Escribe HABLAR para hablar con un compañero, o CHECKIN, REUNIONES y AJUSTES cuando quieras. PARAR para salir.",
+                "es: ¡Listo, Lupe! Tu check-in llega a diario a las 09:30. Escribe HABLAR para hablar con un compañero, o CHECKIN, REUNIONES y AJUSTES cuando quieras. PARAR para salir.",
                 "ended done",
             ]),
         ],
@@ -563,7 +568,7 @@ TEXT_TRANSCRIPTS = [
                 "saved choice = 'settings'",
                 "act start_flow {'flow': 'settings'}",
                 "ended start_flow",
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes.",
             ]),
         ],
     ),
@@ -1212,7 +1217,39 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
+            ]),
+            ("1", [
+                "saved setting = 'time'",
+                "en: What time should your check-in come? For example 9am or 7:30pm.",
+            ]),
+            ("7:30am", [  # before the line's texting window opens: explained, asked again
+                "saved checkin_time = '07:30'",
+                "en: We only text between 9am and 8pm so we never wake you. What time in that window works?",
+            ]),
+            ("10pm", [
+                "saved checkin_time = '22:00'",
+                "en: We only text between 9am and 8pm so we never wake you. What time in that window works?",
+            ]),
+            ("9:15am", [
+                "saved checkin_time = '09:15'",
+                "en: Which days: every day, weekdays, or weekends?",
+            ]),
+            ("weekdays", [
+                "saved checkin_days = 'weekdays'",
+                "en: Done. Your check-in now comes at 09:15.",
+                "act set_checkin {'time': '09:15', 'days': 'weekdays'}",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "settings: an early check-in inside the member's own texting window",
+        "settings",
+        replace(SAM, texting_window=("07:00", "22:00")),
+        [
+            ("SETTINGS", [
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1222,10 +1259,62 @@ TEXT_TRANSCRIPTS = [
                 "saved checkin_time = '07:30'",
                 "en: Which days: every day, weekdays, or weekends?",
             ]),
-            ("weekdays", [
-                "saved checkin_days = 'weekdays'",
+            ("every day", [
+                "saved checkin_days = 'daily'",
                 "en: Done. Your check-in now comes at 07:30.",
-                "act set_checkin {'time': '07:30', 'days': 'weekdays'}",
+                "act set_checkin {'time': '07:30', 'days': 'daily'}",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "settings: texting hours, the latest asked again until it comes after the earliest",
+        "settings",
+        SAM,
+        [
+            ("settings", [
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
+            ]),
+            ("texting hours", [
+                "saved setting = 'texting_hours'",
+                "en: We text you between 9am and 8pm. What's the earliest we may text you? For example 8am.",
+            ]),
+            ("7:30am", [
+                "saved earliest = '07:30'",
+                "en: And the latest? For example 9pm.",
+            ]),
+            ("7", [  # read as 7 in the morning: not after the earliest
+                "saved latest = '07:00'",
+                "en: The latest time needs to come after the earliest. What's the latest we may text you? For example 9pm.",
+            ]),
+            ("9:30pm", [
+                "saved latest = '21:30'",
+                "act set_texting_window {'from': '07:30', 'until': '21:30'}",
+                "en: Done. We'll only text you between 7:30am and 9:30pm. Replies to your texts still come any time.",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "settings: texting hours, Spanish",
+        "settings",
+        LUPE,
+        [
+            ("ajustes", [
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes.",
+            ]),
+            ("7", [
+                "saved setting = 'texting_hours'",
+                "es: Te escribimos entre las 9am y las 8pm. ¿Desde qué hora podemos escribirte? Por ejemplo 8am.",
+            ]),
+            ("10 de la mañana", [
+                "saved earliest = '10:00'",
+                "es: ¿Y hasta qué hora? Por ejemplo 9pm.",
+            ]),
+            ("6 de la tarde", [
+                "saved latest = '18:00'",
+                "act set_texting_window {'from': '10:00', 'until': '18:00'}",
+                "es: Listo. Solo te escribiremos entre las 10am y las 6pm. Si nos escribes, te respondemos a cualquier hora.",
                 "ended done",
             ]),
         ],
@@ -1236,7 +1325,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("AJUSTES", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes.",
             ]),
             ("pausa", [
                 "saved setting = 'pause'",
@@ -1259,7 +1348,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("PAUSE", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
             ]),
             ("2", [
                 "saved setting = 'pause'",
@@ -1279,7 +1368,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
             ]),
             ("take a break", [
                 "saved setting = 'pause'",
@@ -1302,7 +1391,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("RESUME", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes.",
             ]),
             ("3", [
                 "saved setting = 'resume'",
@@ -1318,7 +1407,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
             ]),
             ("4", [
                 "saved setting = 'language'",
@@ -1340,7 +1429,7 @@ TEXT_TRANSCRIPTS = [
         SAM_DISCREET,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
             ]),
             ("5", [
                 "saved setting = 'discreet'",
@@ -1360,7 +1449,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes.",
             ]),
             ("mensajes discretos", [
                 "saved setting = 'discreet'",
@@ -1380,20 +1469,24 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes.",
             ]),
             ("1", [
                 "saved setting = 'time'",
                 "es: ¿A qué hora quieres tu check-in? Por ejemplo 9am o 7:30pm.",
             ]),
-            ("9 de la noche", [
+            ("9 de la noche", [  # after the line's texting window closes
                 "saved checkin_time = '21:00'",
+                "es: Solo escribimos entre las 9am y las 8pm para no despertarte. ¿Qué hora en ese horario te sirve?",
+            ]),
+            ("7 de la tarde", [
+                "saved checkin_time = '19:00'",
                 "es: ¿Qué días: todos los días, entre semana o fines de semana?",
             ]),
             ("fines de semana", [
                 "saved checkin_days = 'weekends'",
-                "es: Listo. Ahora tu check-in llega a las 21:00.",
-                "act set_checkin {'time': '21:00', 'days': 'weekends'}",
+                "es: Listo. Ahora tu check-in llega a las 19:00.",
+                "act set_checkin {'time': '19:00', 'days': 'weekends'}",
                 "ended done",
             ]),
         ],
@@ -1404,7 +1497,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 take a break from check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 check-in by call or text.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours.",
             ]),
             ("6", [
                 "saved setting = 'checkin_by'",
@@ -1424,7 +1517,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 check-in por llamada o texto.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes.",
             ]),
             ("llamada", [
                 "saved setting = 'checkin_by'",
@@ -1844,6 +1937,7 @@ CALL_TRANSCRIPTS = [
                 "es-US: Marca 4 para idioma.",
                 "es-US: Marca 5 para mensajes discretos.",
                 "es-US: Marca 6 para llamada o texto.",
+                "es-US: Marca 7 para horario de mensajes.",
                 "es-US: Marca 0 en cualquier momento para ayuda en crisis.",
                 "gather dtmf speech, 1 digit",
             ]),
@@ -1870,12 +1964,13 @@ CALL_TRANSCRIPTS = [
         [
             (CALL, [
                 "en-US: Your settings. What would you like to change?",
-                "en-US: Press 1 for your check-in time.",
-                "en-US: Press 2 for a break from check-ins.",
+                "en-US: Press 1 for check-in time.",
+                "en-US: Press 2 for pausing check-ins.",
                 "en-US: Press 3 for restarting check-ins.",
                 "en-US: Press 4 for language.",
                 "en-US: Press 5 for discreet wording.",
                 "en-US: Press 6 for call or text.",
+                "en-US: Press 7 for texting hours.",
                 "en-US: Press 0 at any time for crisis help.",
                 "gather dtmf speech, 1 digit",
             ]),

@@ -62,7 +62,7 @@ def test_misses_reach_out_once_then_tell_the_coordinators_once(
         "Text PEER any time."
     )
     assert outreach.queue == "bulk" and outreach.member_id == member.id
-    assert outreach.next_attempt_at == datetime(2027, 6, 12, 8, 0, tzinfo=CHICAGO)
+    assert outreach.next_attempt_at == datetime(2027, 6, 12, 9, 0, tzinfo=CHICAGO)
     assert followups(session, "outreach") == []
 
     miss_a_day(line, 3)
@@ -75,7 +75,7 @@ def test_misses_reach_out_once_then_tell_the_coordinators_once(
     (page,) = rows(session, "followup")
     assert page.supporter_id == coordinator.id
     assert "Sam hasn't checked in for a while; maybe reach out" in page.body_enc
-    assert page.next_attempt_at == datetime(2027, 6, 14, 8, 0, tzinfo=CHICAGO)
+    assert page.next_attempt_at == datetime(2027, 6, 14, 9, 0, tzinfo=CHICAGO)
 
     for number in (5, 6):
         miss_a_day(line, number)

@@ -219,11 +219,11 @@ def test_automated_texts_wait_for_quiet_hours_to_end(line, session) -> None:  # 
         session, to=member.phone, body="Page", kind="page", timezone="America/Chicago", now=late
     )
     session.info.pop("outbox_ids")
-    assert held.next_attempt_at == datetime(2026, 11, 26, 8, 0, tzinfo=ZoneInfo("America/Chicago"))
+    assert held.next_attempt_at == datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("America/Chicago"))
     assert page.next_attempt_at is None
     early = datetime(2026, 11, 26, 7, 0, tzinfo=ZoneInfo("America/Chicago"))
     assert outbox.quiet_hours_end(session, early, "America/Chicago") == datetime(
-        2026, 11, 26, 8, 0, tzinfo=ZoneInfo("America/Chicago")
+        2026, 11, 26, 9, 0, tzinfo=ZoneInfo("America/Chicago")
     )
     noon = datetime(2026, 11, 26, 12, 0, tzinfo=ZoneInfo("America/Chicago"))
     assert outbox.quiet_hours_end(session, noon, "America/Chicago") is None

@@ -123,7 +123,7 @@ def test_the_risk_page_waits_for_the_coordinators_morning(
     line, session, shipped, coordinator, twilio_post, monkeypatch, transport
 ) -> None:  # noqa: ANN001
     """A hard check-in at 22:00 (CHECKIN by text): the member is offered a peer at once (and
-    declines); the coordinator's text waits until 08:00, their time."""
+    declines); the coordinator's text waits until 09:00, their time."""
     member = enrol(session)
     say(twilio_post, monkeypatch, day(0, 22), "CHECKIN", member.phone)
     replies = [
@@ -134,9 +134,9 @@ def test_the_risk_page_waits_for_the_coordinators_morning(
     say(twilio_post, monkeypatch, day(0, 22, 6), "no", member.phone)
     (page,) = rows(session, "followup")
     assert page.status == "pending"
-    assert page.next_attempt_at == datetime(2027, 6, 10, 8, 0, tzinfo=CHICAGO)
+    assert page.next_attempt_at == datetime(2027, 6, 10, 9, 0, tzinfo=CHICAGO)
     assert transport.sent == []
-    clock.sweep(line, day(1, 8, 1))
+    clock.sweep(line, day(1, 9, 1))
     assert [message.to for message in transport.sent] == [coordinator.phone]
 
 

@@ -138,6 +138,12 @@ ACTIONS: dict[str, ActionSpec] = {
             "set_checkin", "check-in time and days", {"time": time_of_day, "days": days}, ("time",)
         ),
         _spec(
+            "set_texting_window",
+            "the member's own texting window: automated texts only from `from` until `until`",
+            {"from": time_of_day, "until": time_of_day},
+            ("from", "until"),
+        ),
+        _spec(
             "set_checkin_by",
             "check-ins by text (sms) or by phone call (call)",
             {"value": checkin_channel},

@@ -10,6 +10,7 @@ is morning, 12 is noon, 0 and 13 to 23 are read as 24-hour times.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ def skip_words(wait: Wait) -> frozenset[str]:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a choice normalises every option's words on each reply
 def normalise(text: str) -> str:
     """Lowercase, no accents, apostrophes dropped, other punctuation read as spaces."""
     text = text.replace("👍", " yes ").replace("👎", " no ")
@@ -293,6 +295,35 @@ def read_time(text: str) -> str | None:
     if hour is None or minute is None:
         return None
     return _clock(hour, minute, suffix.strip())
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily window of local time from `opens` (included) to `closes` (excluded), both "HH:MM";
+    it may run past midnight, and one that closes when it opens is the whole day. In conditions,
+    `checkin_time in texting_window` holds for a time inside it."""
+
+    opens: str
+    closes: str
+
+    def __contains__(self, at: object) -> bool:
+        if not isinstance(at, str):
+            return False
+        if self.opens < self.closes:
+            return self.opens <= at < self.closes
+        return at >= self.opens or at < self.closes
+
+
+def show_time(at: str) -> str:
+    """ "HH:MM" as people write it in a text: "9am", "8:30pm", "12pm" (the same in Spanish, as in
+    our examples "9am o 7:30pm")."""
+    try:
+        hour, minute = (int(part) for part in at.split(":"))
+    except (AttributeError, ValueError):
+        return ""
+    suffix = "am" if hour < 12 else "pm"
+    hour = hour % 12 or 12
+    return f"{hour}{suffix}" if minute == 0 else f"{hour}:{minute:02d}{suffix}"
 
 
 def _time_form(text: str) -> str:

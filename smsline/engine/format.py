@@ -44,9 +44,17 @@ DEFAULT_MAX_LENGTH = 480
 
 # Names a condition may use besides saved answers, and variables a text may show besides them.
 CONTEXT_NAMES = frozenset(
-    {"language", "discreet", "channel", "nickname", "streak", "peer_offered_today"}
+    {
+        "language",
+        "discreet",
+        "channel",
+        "nickname",
+        "streak",
+        "peer_offered_today",
+        "texting_window",
+    }
 )
-TEXT_NAMES = frozenset({"nickname", "program", "today", "streak"})
+TEXT_NAMES = frozenset({"nickname", "program", "today", "streak", "texting_from", "texting_until"})
 RESERVED_NAMES = CONTEXT_NAMES | TEXT_NAMES | {"true", "false", "none"}
 
 FLOW_FIELDS = (

@@ -40,6 +40,7 @@ class Context:
     streak: int = 0  # answered check-in days in a row (a `save_checkin` today adds today)
     checked_in_today: bool = False  # today already counts in `streak`
     peer_offered_today: bool = False  # a check-in already raised a risk flag today (`flag_risk`)
+    texting_window: tuple[str, str] = ("09:00", "20:00")  # automated texts only: "HH:MM" local
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,7 @@ def _route(state: State, values: dict[str, Any], context: Context) -> str | None
         "nickname": context.nickname,
         "streak": context.streak,
         "peer_offered_today": context.peer_offered_today,
+        "texting_window": answers.Window(*context.texting_window),
     }
     for route in state.routes:
         if route.when is None or expressions.evaluate(route.when, names):
@@ -287,6 +289,8 @@ def _apply_to_context(action: str, params: dict[str, Any], context: Context) -> 
         return replace(context, language=value)
     if action == "set_discreet" and isinstance(value, bool):
         return replace(context, discreet=value)
+    if action == "set_texting_window" and isinstance(params.get("from"), str):
+        return replace(context, texting_window=(params["from"], str(params.get("until"))))
     if action == "set_field" and params.get("field") == "nickname" and isinstance(value, str):
         return replace(context, nickname=value)
     return context
@@ -323,6 +327,8 @@ def _values(answers_so_far: dict[str, Any], context: Context, language: str) -> 
         "program": context.program,
         "today": format_date(context.today, language) if context.today else None,
         "streak": context.streak,
+        "texting_from": answers.show_time(context.texting_window[0]),
+        "texting_until": answers.show_time(context.texting_window[1]),
     }
 
 
