@@ -151,8 +151,18 @@ def supporters() -> None:
 @click.option("--timezone", default="America/New_York", show_default=True)
 @click.option("--language", default="en", show_default=True, help="comma-separated, e.g. en,es")
 @click.option("--coordinator", is_flag=True, help="also a coordinator (gets crisis pages)")
-def supporters_add(name: str, phone: str, timezone: str, language: str, coordinator: bool) -> None:
-    """Add a supporter (or a coordinator)."""
+@click.option("--max-active", default=2, show_default=True, type=click.IntRange(1, 20))
+@click.option("--gender", default=None, help="a fact a member may ask to match, e.g. woman")
+def supporters_add(
+    name: str,
+    phone: str,
+    timezone: str,
+    language: str,
+    coordinator: bool,
+    max_active: int,
+    gender: str | None,
+) -> None:
+    """Add a supporter (or a coordinator): at most --max-active pairings at once."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from smsline import audit, crypto, phones
@@ -179,6 +189,8 @@ def supporters_add(name: str, phone: str, timezone: str, language: str, coordina
             timezone=timezone,
             languages=",".join(languages),
             is_coordinator=coordinator,
+            max_active=max_active,
+            gender=gender.strip().lower() if gender else None,
         )
         supporter.phone = number
         session.add(supporter)
@@ -381,6 +393,20 @@ def checkins_backfill(dry_run: bool) -> None:
     click.echo(f"{scheduled} members got their next check-in scheduled")
 
 
+@checkins_group.command("capacity")
+@click.option("--at", "at", default=None, help="ISO-8601 instant to look ahead from (default: now)")
+def checkins_capacity(at: str | None) -> None:
+    """Can the sending rate deliver the coming day's check-ins on time? The busiest run of
+    check-ins sent back to back, how long it takes, and how late its last one goes out."""
+    from smsline import pacing
+
+    line = _line()
+    now = _instant(at) if at else datetime.now(UTC)
+    with line.sessions() as session:
+        plan = pacing.capacity(session, now)
+    click.echo(plan.describe())
+
+
 @main.group("settings")
 def settings_group() -> None:
     """Operating settings (defaults in code, changes in the database)."""
@@ -415,19 +441,22 @@ def settings_set(key: str, value: str) -> None:
         click.echo(f"{key} = {json.dumps(parsed, ensure_ascii=False)}")
 
 
+def _instant(at: str) -> datetime:
+    """An ISO-8601 instant from the command line, in UTC (naive: taken as UTC)."""
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise click.BadParameter("expected ISO-8601, e.g. 2026-11-25T09:00:00Z") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 @main.command()
 @click.option("--at", "at", default=None, help="run the sweep as if it were this ISO-8601 instant")
 def tick(at: str | None) -> None:
     """Run one sweep of what is due (retries, lost jobs, stuck sends)."""
     from smsline import clock
 
-    when = datetime.now(UTC)
-    if at:
-        try:
-            when = datetime.fromisoformat(at)
-        except ValueError:
-            raise click.BadParameter("expected ISO-8601, e.g. 2026-11-25T09:00:00Z") from None
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    when = _instant(at) if at else datetime.now(UTC)
     line = _line()
     counts = clock.sweep(line, when)
     click.echo(json.dumps({"at": when.isoformat(), **counts}))
@@ -462,6 +491,8 @@ def dev(host: str, port: int, sweep_seconds: int) -> None:
     os.environ["SMSLINE_ENV"] = "development"
     devserver.run(host=host, port=port, sweep_seconds=sweep_seconds)
 
+
+from smsline import roster_cli  # noqa: E402, F401  (registers the roster commands on `main`)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

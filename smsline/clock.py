@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smsline import checkin_calls, checkins, coordinators, db, outbox, pacing
+from smsline import checkin_calls, checkins, coordinators, db, outbox, pacing, pairing
 from smsline.models import FollowUp, OutboundCall, OutboundMessage
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
@@ -39,6 +39,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
     """One pass over everything due at `now`; returns counts of what it did."""
     counts = {"handed_over": 0, "reconciled": 0, "resent": 0, "conversations": 0}
     counts["conversations"] = _move_conversations(line, now)
+    counts["peer_requests"] = _peer_requests(line, now)
     counts.update(_checkins(line, now))
     counts.update(_calls(line, now))
     with line.sessions() as session:
@@ -76,6 +77,14 @@ def _checkins(line: Line, now: datetime) -> dict[str, int]:
         counts["checkins_skipped"] += results.count("skipped")
         if "unpublished" in results or len(claimed) < CLAIM:
             return counts
+
+
+def _peer_requests(line: Line, now: datetime) -> int:
+    """Peer requests nobody took in time go to the next tier; promised ones to whoever is free."""
+    with line.sessions() as session:
+        moved = pairing.escalate_due(session, now)
+        line.commit(session)
+    return moved
 
 
 def _warn_about_capacity(line: Line, now: datetime) -> None:

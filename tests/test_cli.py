@@ -103,6 +103,7 @@ def test_tick_at_runs_the_sweep_as_of_that_instant(run, session) -> None:  # noq
         "at": "2026-11-25T09:00:00+00:00",
         "handed_over": 0,
         "conversations": 0,
+        "peer_requests": 0,
         "checkins": 0,
         "checkin_calls": 0,
         "checkins_skipped": 0,
@@ -121,3 +122,20 @@ def test_missing_secret_is_named(run, monkeypatch) -> None:  # noqa: ANN001
         main, ["settings", "show"], env={"SMSLINE_SECRET_KEY": "", "SMSLINE_ENV": "production"}
     )
     assert result.exit_code == 1 and "SMSLINE_SECRET_KEY" in result.output
+
+
+def test_checkins_capacity_says_whether_the_rate_keeps_up(run, session) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from tests.factories import create_member
+
+    nine = datetime(2027, 6, 9, 14, 0, tzinfo=UTC)
+    for _ in range(3):
+        create_member(session, status="active", checkin_time="09:00", next_checkin_at=nine)
+    result = run("checkins", "capacity", "--at", "2027-06-09T12:00:00Z")
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "3 check-ins due from 14:00 UTC at 1 msg/s need 1 min: the last goes out 1 min after "
+        "its time.\n"
+    )
+    assert run("checkins", "capacity", "--at", "soon").exit_code == 2
