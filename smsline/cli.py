@@ -116,8 +116,11 @@ def numbers() -> None:
 @numbers.command("add")
 @click.argument("e164")
 @click.option("--purpose", type=click.Choice(["line", "relay", "circle"]), default="line")
-def numbers_add(e164: str, purpose: str) -> None:
-    """Register a number people text or call."""
+@click.option("--relay", is_flag=True, help="a relay number (the same as --purpose relay)")
+def numbers_add(e164: str, purpose: str, relay: bool) -> None:
+    """Register a number people text or call (relay numbers: one per member a supporter is
+    talking with, so each reply reaches the right person)."""
+    purpose = "relay" if relay else purpose
     from smsline import audit, phones
     from smsline.models import LineNumber
 

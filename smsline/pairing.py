@@ -56,9 +56,12 @@ def active_pairing(session: Session, member: Member) -> Pairing | None:
     )
 
 
-def request(session: Session, member: Member, source: str, now: datetime) -> list[str]:
-    """A member asks for a peer: open a request and offer it; returns the texts for the member
-    (the caller sends them: as the reply to their text, or through the outbox)."""
+def request(
+    session: Session, member: Member, source: str, now: datetime, skip: list[int] | None = None
+) -> list[str]:
+    """A member asks for a peer: open a request and offer it (never to the supporters in `skip`);
+    returns the texts for the member (the caller sends them: as the reply to their text, or
+    through the outbox)."""
     pairing = active_pairing(session, member)
     if pairing is not None:
         supporter = session.get(Supporter, pairing.supporter_id)
@@ -72,6 +75,9 @@ def request(session: Session, member: Member, source: str, now: datetime) -> lis
     peer_request = PeerRequest(member_id=member.id, source=source, status="open", created_at=now)
     session.add(peer_request)
     session.flush()
+    for supporter_id in skip or ():  # as if they had passed: never offered this request
+        session.add(Offer(request_id=peer_request.id, supporter_id=supporter_id, status="passed"))
+    session.flush()
     audit.record(
         session,
         actor="line",
@@ -80,7 +86,7 @@ def request(session: Session, member: Member, source: str, now: datetime) -> lis
         subject_id=member.id,
         details={"request": peer_request.id, "source": source},
     )
-    if _offer_next(session, peer_request, member, now):
+    if offer_next(session, peer_request, member, now):
         return [text("peer_finding", member.language)]
     peer_request.status, peer_request.promised = "unmet", True
     peer_request.next_step_at = None
@@ -114,7 +120,7 @@ def fitting(
     return speaking or candidates
 
 
-def _offer_next(session: Session, peer_request: PeerRequest, member: Member, now: datetime) -> int:
+def offer_next(session: Session, peer_request: PeerRequest, member: Member, now: datetime) -> int:
     """Offer the request to the next group that fits: the previous supporter alone (first round
     only), else the lowest tier from `peer_request.tier` up with anyone fitting not yet offered.
     Returns how many offers went out (0: nobody left to offer it to)."""
@@ -228,6 +234,9 @@ def accept(session: Session, supporter: Supporter, now: datetime) -> list[str]:
     )
     session.add(pairing)
     session.flush()
+    from smsline import relay  # relay -> pairing
+
+    relay.assign_number(session, pairing, member)
     program = settings.get(session, "program_name")
     outbox.write(
         session,
@@ -315,7 +324,7 @@ def escalate_due(session: Session, now: datetime, limit: int = 100) -> int:
             continue
         if peer_request.status == "unmet":
             peer_request.tier = 0
-            if _offer_next(session, peer_request, member, now):
+            if offer_next(session, peer_request, member, now):
                 peer_request.status = "open"
                 moved += 1
             continue
@@ -324,7 +333,7 @@ def escalate_due(session: Session, now: datetime, limit: int = 100) -> int:
             _promise(session, peer_request, member, now)
             continue
         peer_request.tier = min(peer_request.tier + 1, len(roster.TIERS) - 1)
-        if _offer_next(session, peer_request, member, now):
+        if offer_next(session, peer_request, member, now):
             continue
         if _repeats(session, peer_request) < repeats and _offer_again(
             session, peer_request, member, now

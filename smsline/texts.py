@@ -190,6 +190,67 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Supporter commands: ON, OFF, STATUS, YES to take an offer, PASS to decline.",
         "es": "Comandos: ON, OFF, STATUS, SI para tomar una oferta, PASO para declinar.",
     },
+    "relay_ended_member": {
+        "en": "Your chat with {name} has ended. How did it go? Reply 1 to 5 (5 = great), or "
+        "skip it. Text PEER any time to talk again.",
+        "es": "Terminó tu charla con {name}. ¿Cómo te fue? Responde del 1 al 5 (5 = muy bien) "
+        "o ignóralo. Escribe HABLAR cuando quieras.",
+    },
+    "relay_ended_quietly": {
+        "en": "This conversation has ended. Text PEER any time to talk with someone.",
+        "es": "Esta conversación terminó. Escribe HABLAR cuando quieras hablar con alguien.",
+    },
+    "relay_handed_off": {
+        "en": "{name} has asked one of our coordinators to take it from here; they'll text you "
+        "shortly. In danger? Call or text 988.",
+        "es": "{name} pidió a un coordinador que siga contigo; te escribirá pronto. ¿En "
+        "peligro? Llama o escribe al 988.",
+    },
+    "relay_ended_supporter": {
+        "en": "Your chat with {who} has ended. Thank you for being there.",
+        "es": "Terminó tu charla con {who}. Gracias por estar ahí.",
+    },
+    "relay_moved_on": {
+        "en": "{who} has moved on to another peer. Thank you for being there.",
+        "es": "{who} siguió con otro compañero. Gracias por estar ahí.",
+    },
+    "relay_rated": {
+        "en": "Thank you for telling us. Take care.",
+        "es": "Gracias por contarnos. Cuídate.",
+    },
+    "relay_handoff_done": {
+        "en": "Thanks. A coordinator is taking over with {who}; your chat has ended.",
+        "es": "Gracias. Un coordinador sigue con {who}; tu charla terminó.",
+    },
+    "relay_backup_done": {
+        "en": "The coordinators on call have been asked to back you up. Your chat goes on.",
+        "es": "Pedimos apoyo a los coordinadores de turno. Tu charla sigue.",
+    },
+    "relay_block_done": {
+        "en": "Done: you won't be offered this member again, and a coordinator will review it. "
+        "Thank you.",
+        "es": "Listo: no te ofreceremos a esta persona otra vez y un coordinador lo revisará. "
+        "Gracias.",
+    },
+    "relay_who_for": {
+        "en": "Who is this for? Start with their name, like: {example}: your message",
+        "es": "¿Para quién es? Empieza con su nombre, así: {example}: tu mensaje",
+    },
+    "handoff_page": {
+        "en": "{program}: a supporter handed {who} to the coordinators. Follow-up #{followup}.",
+        "es": "{program}: un compañero pasó a {who} a los coordinadores. Seguimiento #{followup}.",
+    },
+    "backup_page": {
+        "en": "{program}: a supporter asks for backup in their chat with {who}. "
+        "Follow-up #{followup}.",
+        "es": "{program}: un compañero pide apoyo en su charla con {who}. Seguimiento #{followup}.",
+    },
+    "block_page": {
+        "en": "{program}: a supporter asked not to be offered {who} again; please review "
+        "follow-up #{followup}.",
+        "es": "{program}: un compañero pidió no recibir a {who} otra vez; revisa el "
+        "seguimiento #{followup}.",
+    },
     "capacity_page": {
         "en": "{program}: at the current sending rate, some check-ins would go out over an hour "
         "late. Follow-up #{followup}; `smsline checkins capacity` shows the numbers.",
