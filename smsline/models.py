@@ -215,6 +215,7 @@ class PeerRequest(Base):
     rounds: Mapped[int] = mapped_column(Integer, default=0)  # offers sent at the last tier
     next_step_at: Mapped[datetime | None]  # when to escalate, or to tell the member
     promised: Mapped[bool] = mapped_column(Boolean, default=False)
+    voicemail_enc: Mapped[str | None] = mapped_column(EncryptedText)  # recording URL, at Twilio
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 

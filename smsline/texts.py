@@ -279,6 +279,67 @@ VOICE_CRISIS = {
 }
 
 
+# A peer by phone (voice_peer.py): spoken, so numbers are read digit by digit.
+VOICE_PEER = {
+    "ringing": {
+        "en": "Thank you for calling. We're ringing a peer for you now. Please stay on the line.",
+        "es": "Gracias por llamar. Estamos llamando a un compañero para ti. No cuelgues, por favor.",
+    },
+    "nobody": {
+        "en": "We're sorry, no peer is on call right now.",
+        "es": "Lo sentimos, ahora no hay compañeros de turno.",
+    },
+    "no_answer": {
+        "en": "We're sorry, nobody could pick up just now.",
+        "es": "Lo sentimos, nadie pudo contestar en este momento.",
+    },
+    "message_or_help": {
+        "en": "Press 1 to leave a short message, and a peer will call you back through this "
+        "line. Press 0 for crisis help, or call 9 8 8 any time.",
+        "es": "Marca 1 para dejar un mensaje corto y un compañero te llamará por esta línea. "
+        "Marca 0 para ayuda en crisis, o llama al 9 8 8 a cualquier hora.",
+    },
+    "record": {
+        "en": "After the tone, tell us whatever you'd like. Hang up when you're done.",
+        "es": "Después del tono, cuéntanos lo que quieras. Cuelga cuando termines.",
+    },
+    "saved": {
+        "en": "Thank you. We've got your message, and a peer will call you back as soon as they "
+        "can. Take care.",
+        "es": "Gracias. Recibimos tu mensaje y un compañero te llamará lo antes posible. Cuídate.",
+    },
+    "goodbye": {
+        "en": "Thank you for calling. Text or call us any time. If you're in crisis, call 9 8 8.",
+        "es": "Gracias por llamar. Escríbenos o llámanos cuando quieras. En crisis, llama al "
+        "9 8 8.",
+    },
+    "whisper": {
+        "en": "A member of the line is calling. Press 1 to take the call.",
+        "es": "Una persona de la línea está llamando. Marca 1 para tomar la llamada.",
+    },
+    "crisis_menu": {
+        "en": "If someone may be overdosing, hang up and call 9 1 1, and give naloxone if you "
+        "have it. Press 1 to be put through to the 9 8 8 crisis line now. Press 2 to reach our "
+        "coordinator on call.",
+        "es": "Si alguien puede tener una sobredosis, cuelga y llama al 9 1 1, y dale naloxona "
+        "si tienes. Marca 1 para pasar a la línea de crisis 9 8 8. Marca 2 para hablar con "
+        "nuestro coordinador de turno.",
+    },
+    "to_coordinator": {
+        "en": "Putting you through to our coordinator on call.",
+        "es": "Te pasamos con nuestro coordinador de turno.",
+    },
+    "to_988": {
+        "en": "Putting you through to the 9 8 8 crisis line.",
+        "es": "Te pasamos a la línea de crisis 9 8 8.",
+    },
+    "their_message": {
+        "en": "Here is the member's message. Then we'll put you through.",
+        "es": "Este es el mensaje de la persona. Después te conectamos.",
+    },
+}
+
+
 def text(key: str, language: str, **values: object) -> str:
     """The text `key` in `language` (English when there is no translation), filled in."""
     versions = TEXTS[key]
