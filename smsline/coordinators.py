@@ -13,15 +13,25 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smsline import audit, outbox, settings
-from smsline.models import FollowUp, Member, OutboundMessage, Supporter
+from smsline import audit, outbox, roster, settings
+from smsline.models import FollowUp, Member, OutboundMessage, Supporter, utcnow
 from smsline.texts import text
 
 log = logging.getLogger(__name__)
 
+EVERYONE_ON_CALL = frozenset({"crisis"})  # kinds that page the supporters on call too
 
-def on_call(session: Session) -> list[Supporter]:
-    """The coordinators to tell now."""
+
+def on_call(session: Session, now: datetime | None = None) -> list[Supporter]:
+    """The coordinators to tell now: those the roster has on call, or, when it names none, every
+    active coordinator (a page never goes to nobody)."""
+    rostered = [
+        entry.supporter
+        for entry in roster.on_call(session, now or utcnow())
+        if entry.supporter.is_coordinator
+    ]
+    if rostered:
+        return sorted(rostered, key=lambda supporter: supporter.id)
     return list(
         session.scalars(
             select(Supporter)
@@ -29,6 +39,13 @@ def on_call(session: Session) -> list[Supporter]:
             .order_by(Supporter.id)
         )
     )
+
+
+def _also_on_call(session: Session, kind: str, now: datetime | None) -> list[Supporter]:
+    """A crisis also pages every supporter on call, all tiers at once."""
+    if kind not in EVERYONE_ON_CALL:
+        return []
+    return [entry.supporter for entry in roster.on_call(session, now or utcnow())]
 
 
 def tell(
@@ -46,8 +63,9 @@ def tell(
     followup: FollowUp | None = None,
 ) -> FollowUp:
     """Open a follow-up of `kind` (or page about `followup`, already open) and text every
-    coordinator on call the `text_key` text (except the supporter it is about); unless `urgent`,
-    the text waits out the coordinator's quiet hours. The caller commits."""
+    coordinator on call the `text_key` text (except the supporter it is about; a crisis: every
+    supporter on call too); unless `urgent`, the text waits out their quiet hours. The caller
+    commits."""
     if followup is None:
         followup = FollowUp(
             kind=kind, member_id=member.id if member else None, inbound_id=inbound_id
@@ -60,7 +78,9 @@ def tell(
         who = f"supporter {supporter.name}" if supporter else "unknown"
     program = settings.get(session, "program_name")
     told = 0
-    for coordinator in on_call(session):
+    team = on_call(session, now)
+    team += [extra for extra in _also_on_call(session, kind, now) if extra not in team]
+    for coordinator in team:
         if supporter is not None and coordinator.id == supporter.id:
             continue
         body = text(text_key, coordinator.language, program=program, who=who, followup=followup.id)

@@ -235,3 +235,27 @@ def test_first_yes_wins_under_real_concurrency(line, session) -> None:  # noqa: 
     assert session.scalar(select(func.count()).select_from(Pairing)) == 1
     statuses = sorted(offer.status for offer in session.scalars(select(Offer)))
     assert statuses == ["taken"] * (len(team) - 1) + ["won"]
+
+
+def test_a_crisis_pages_everyone_on_call_and_the_roster_names_the_coordinators(session) -> None:  # noqa: ANN001
+    from smsline import coordinators
+
+    ana = create_supporter(session, name="Ana", timezone="America/Chicago")
+    ben = create_supporter(session, name="Ben", timezone="America/Chicago")
+    cam = create_supporter(session, name="Cam", timezone="America/Chicago", coordinator=True)
+    dee = create_supporter(session, name="Dee", timezone="America/Chicago", coordinator=True)
+    on_shift(session, ana)
+    on_shift(session, ben, "backup")
+    sam = create_member(session, nickname="Sam", status="active")
+    # No coordinator on the roster: every active coordinator is told (a page never goes to nobody).
+    assert coordinators.on_call(session, EVENING) == [cam, dee]
+    coordinators.tell(session, kind="crisis", text_key="crisis_page", member=sam, now=EVENING)
+    paged = {row.supporter_id for row in session.scalars(select(OutboundMessage))}
+    assert paged == {ana.id, ben.id, cam.id, dee.id}  # all tiers at once, for a crisis
+    assert {row.kind for row in session.scalars(select(OutboundMessage))} == {"page"}
+    on_shift(session, dee, "coordinator")
+    assert coordinators.on_call(session, EVENING) == [dee]
+    session.execute(OutboundMessage.__table__.delete())
+    coordinators.tell(session, kind="outreach", text_key="outreach_page", member=sam, now=EVENING)
+    paged = {row.supporter_id for row in session.scalars(select(OutboundMessage))}
+    assert paged == {dee.id}  # anything else: the coordinators on call only
