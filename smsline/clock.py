@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smsline import checkin_calls, checkins, coordinators, db, outbox, pacing, pairing, relay
+from smsline import (
+    checkin_calls,
+    checkins,
+    coordinators,
+    db,
+    outbox,
+    pacing,
+    pairing,
+    relay,
+    roster,
+)
 from smsline.models import FollowUp, OutboundCall, OutboundMessage
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
@@ -81,10 +91,11 @@ def _checkins(line: Line, now: datetime) -> dict[str, int]:
 
 def _peer_requests(line: Line, now: datetime) -> int:
     """Peer requests nobody took in time go to the next tier, promised ones to whoever is free;
-    pairings silent for `relay_quiet_minutes` end."""
+    pairings silent for `relay_quiet_minutes` end; supporters hear of their shift an hour ahead."""
     with line.sessions() as session:
         moved = pairing.escalate_due(session, now)
         relay.end_quiet(session, now)
+        roster.remind(session, now)
         line.commit(session)
     return moved
 

@@ -184,6 +184,7 @@ class Shift(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date | None] = mapped_column(Date)
+    reminded_for: Mapped[datetime | None]  # the start of the last stretch its supporter was told of
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

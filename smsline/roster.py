@@ -33,6 +33,7 @@ WEEKDAYS = {
 }
 ON_BY_TEXT = timedelta(hours=8)  # ON lasts until OFF or this long: nobody is on call forever
 OFF_BY_TEXT = timedelta(hours=12)  # OFF outside a shift: until the next one, at most this long
+SHIFT_NOTICE = timedelta(hours=1)  # supporters are texted this long before a shift starts
 
 Interval = tuple[datetime, datetime]
 
@@ -254,6 +255,42 @@ def next_shift_start(shift: Shift, after: datetime) -> datetime | None:
     upcoming = [begins for begins, _ in occurrences(shift, after, after + timedelta(days=8))]
     later = [begins for begins in upcoming if begins > after]
     return min(later) if later else None
+
+
+def remind(session: Session, now: datetime, ahead: timedelta = SHIFT_NOTICE) -> int:
+    """Text each active supporter whose shift starts within `ahead`, once a stretch (the clock's
+    part); the text says when, in their time, and that OFF frees them. Returns how many."""
+    from smsline import outbox  # outbox -> settings; kept out of the roster's pure part
+    from smsline.texts import text
+
+    told = 0
+    shifts = session.scalars(
+        select(Shift)
+        .join(Supporter, Supporter.id == Shift.supporter_id)
+        .where(
+            Supporter.active.is_(True),
+            Shift.first_day <= (now + ahead + timedelta(days=1)).date(),
+            or_(Shift.last_day.is_(None), Shift.last_day >= (now - timedelta(days=1)).date()),
+        )
+    ).all()
+    for shift in shifts:
+        starts = [begins for begins, _ in occurrences(shift, now, now + ahead) if begins > now]
+        if not starts or shift.reminded_for == min(starts):
+            continue
+        shift.reminded_for = min(starts)
+        supporter = session.get(Supporter, shift.supporter_id)
+        local = shift.reminded_for.astimezone(schedule.zone(supporter.timezone))
+        at = local.strftime("%H:%M") if supporter.language == "es" else local.strftime("%I:%M %p")
+        outbox.write(
+            session,
+            to=supporter.phone,
+            body=text("shift_soon", supporter.language, name=supporter.name, at=at.lstrip("0")),
+            kind="roster",
+            supporter_id=supporter.id,
+            now=now,
+        )
+        told += 1
+    return told
 
 
 def today_local(supporter: Supporter, now: datetime) -> date:

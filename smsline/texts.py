@@ -251,6 +251,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "{program}: un compañero pidió no recibir a {who} otra vez; revisa el "
         "seguimiento #{followup}.",
     },
+    "shift_soon": {
+        "en": "Hi {name}, your on-call shift starts at {at}. Thank you! Text OFF if you can't "
+        "make it, so we know.",
+        "es": "Hola {name}, tu turno empieza a las {at}. ¡Gracias! Escribe OFF si no puedes, "
+        "para saberlo.",
+    },
     "capacity_page": {
         "en": "{program}: at the current sending rate, some check-ins would go out over an hour "
         "late. Follow-up #{followup}; `smsline checkins capacity` shows the numbers.",

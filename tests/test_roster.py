@@ -172,3 +172,32 @@ def test_days_are_read_plainly_or_refused_by_name() -> None:
     assert roster.parse_days("Fri, mon") == ["mo", "fr"]
     with pytest.raises(ValueError, match="'funday'"):
         roster.parse_days("funday")
+
+
+def test_supporters_hear_of_their_shift_an_hour_ahead_once(session) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from smsline.models import OutboundMessage
+
+    ana = create_supporter(session, name="Ana", timezone="America/Chicago")
+    luz = create_supporter(session, name="Luz", timezone="Europe/Madrid", languages="es")
+    add_shift(session, ana)  # 18:00 Chicago
+    add_shift(session, luz, starts="19:00", ends="23:00", timezone="Europe/Madrid")
+    early = datetime(2027, 6, 9, 16, 30, tzinfo=CHICAGO)
+    assert roster.remind(session, early) == 0  # 90 minutes ahead: not yet
+    assert roster.remind(session, early + timedelta(minutes=31)) == 1
+    assert roster.remind(session, early + timedelta(minutes=40)) == 0  # once a stretch
+    (text,) = session.scalars(
+        select(OutboundMessage.body_enc).where(OutboundMessage.supporter_id == ana.id)
+    ).all()
+    assert text == (
+        "Hi Ana, your on-call shift starts at 6:00 PM. Thank you! Text OFF if you can't make "
+        "it, so we know."
+    )
+    madrid = datetime(2027, 6, 10, 18, 15, tzinfo=MADRID)
+    assert roster.remind(session, madrid) == 1
+    (spanish,) = session.scalars(
+        select(OutboundMessage.body_enc).where(OutboundMessage.supporter_id == luz.id)
+    ).all()
+    assert spanish.startswith("Hola Luz, tu turno empieza a las 19:00.")
+    assert roster.remind(session, early + timedelta(days=1, minutes=31)) == 1  # the next day's
