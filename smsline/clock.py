@@ -30,7 +30,7 @@ from smsline import (
     relay,
     roster,
 )
-from smsline.models import FollowUp, OutboundCall, OutboundMessage
+from smsline.models import FollowUp, OutboundCall, OutboundMessage, Shift
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
 
@@ -63,7 +63,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
     if due:
         line.queues.hand_over(due, now=now)
     counts["handed_over"] = len(due) + pacing.hand_over_due(line, now)
-    _warn_about_capacity(line, now)
+    _hourly_checks(line, now)
     if any(counts.values()):
         log.info("sweep at %s: %s", now.isoformat(), counts)
     return counts
@@ -100,35 +100,49 @@ def _peer_requests(line: Line, now: datetime) -> int:
     return moved
 
 
-def _warn_about_capacity(line: Line, now: datetime) -> None:
-    """Once an hour (the sweep at minute 0), check that the sending rate keeps up with the coming
-    day's check-ins; if not, the coordinators are told, at most once a day."""
+def _hourly_checks(line: Line, now: datetime) -> None:
+    """Once an hour (the sweep at minute 0): can the sending rate deliver the coming day's
+    check-ins on time, and has the roster nobody on call in the coming week? The coordinators are
+    told of each, at most once a day."""
     if now.minute != 0:
         return
     with line.sessions() as session:
         plan = pacing.capacity(session, now)
-        if not plan.short:
-            return
-        log.warning("sending rate too low: %s", plan.describe())
-        told = session.scalar(
-            select(FollowUp.id).where(
-                FollowUp.kind == "capacity", FollowUp.created_at > now - timedelta(days=1)
-            )
+        if plan.short:
+            log.warning("sending rate too low: %s", plan.describe())
+            details = {"due": plan.due, "run": plan.run_count, "rate": plan.rate}
+            _tell_once_a_day(session, "capacity", "capacity_page", details, now)
+        if session.scalar(select(Shift.id).limit(1)) is not None:  # a line with a roster
+            gaps = roster.gaps(session, now, now + timedelta(days=7))
+            if gaps:
+                hours = sum((end - start).total_seconds() for start, end in gaps) / 3600
+                details = {"gaps": len(gaps), "hours": round(hours, 1)}
+                _tell_once_a_day(session, "roster_gaps", "roster_gaps_page", details, now)
+        line.commit(session)
+
+
+def _tell_once_a_day(
+    session: Session, kind: str, text_key: str, details: dict, now: datetime
+) -> None:
+    told = session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.kind == kind, FollowUp.created_at > now - timedelta(days=1)
         )
-        if told is None:
-            followup = FollowUp(kind="capacity", created_at=now)
-            session.add(followup)
-            session.flush()
-            coordinators.tell(
-                session,
-                kind="capacity",
-                text_key="capacity_page",
-                details={"due": plan.due, "run": plan.run_count, "rate": plan.rate},
-                urgent=False,
-                now=now,
-                followup=followup,
-            )
-            line.commit(session)
+    )
+    if told is not None:
+        return
+    followup = FollowUp(kind=kind, created_at=now)
+    session.add(followup)
+    session.flush()
+    coordinators.tell(
+        session,
+        kind=kind,
+        text_key=text_key,
+        details=details,
+        urgent=False,
+        now=now,
+        followup=followup,
+    )
 
 
 def _calls(line: Line, now: datetime) -> dict[str, int]:

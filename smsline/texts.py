@@ -257,6 +257,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Hola {name}, tu turno empieza a las {at}. ¡Gracias! Escribe OFF si no puedes, "
         "para saberlo.",
     },
+    "roster_gaps_page": {
+        "en": "{program}: the roster has times with nobody on call in the coming week. "
+        "Follow-up #{followup}; `smsline roster gaps` lists them.",
+        "es": "{program}: en la próxima semana hay horas sin nadie de turno. Seguimiento "
+        "#{followup}; `smsline roster gaps` las muestra.",
+    },
     "capacity_page": {
         "en": "{program}: at the current sending rate, some check-ins would go out over an hour "
         "late. Follow-up #{followup}; `smsline checkins capacity` shows the numbers.",

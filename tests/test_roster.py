@@ -201,3 +201,27 @@ def test_supporters_hear_of_their_shift_an_hour_ahead_once(session) -> None:  # 
     ).all()
     assert spanish.startswith("Hola Luz, tu turno empieza a las 19:00.")
     assert roster.remind(session, early + timedelta(days=1, minutes=31)) == 1  # the next day's
+
+
+def test_the_coordinators_hear_of_gaps_in_the_coming_week_once_a_day(line, session) -> None:  # noqa: ANN001
+    from sqlalchemy import func, select
+
+    from smsline import clock
+    from smsline.models import FollowUp, OutboundMessage
+    from tests.factories import create_line_number
+
+    create_line_number(session)
+    cam = create_supporter(session, name="Cam", timezone="America/Chicago", coordinator=True)
+    noon = datetime(2027, 6, 9, 12, 0, tzinfo=CHICAGO)
+    clock.sweep(line, noon)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(FollowUp)) == 0  # no roster: no noise
+    add_shift(session, cam, days="weekdays", starts="09:00", ends="17:00", tier="coordinator")
+    clock.sweep(line, noon + timedelta(minutes=1))  # on the hour only
+    clock.sweep(line, noon + timedelta(hours=1))
+    clock.sweep(line, noon + timedelta(hours=2))
+    session.rollback()
+    (followup,) = session.scalars(select(FollowUp)).all()
+    assert followup.kind == "roster_gaps"
+    page = session.scalar(select(OutboundMessage).where(OutboundMessage.supporter_id == cam.id))
+    assert "nobody on call in the coming week" in page.body_enc
