@@ -152,6 +152,44 @@ def from_supporter(
     pairing_row.last_message_at = now
 
 
+def member_route(session: Session, member: Member, body: str, now: datetime) -> list[str] | None:
+    """A member's text while paired: DONE ends it, NEW PEER asks for someone else, anything else
+    goes to the supporter (no reply: returns []). Unpaired: a bare 1-5 soon after a pairing ended
+    rates it. None when the text is not the relay's."""
+    paired = pairing.active_pairing(session, member)
+    if paired is None:
+        thanks = rate(session, member, body, now)
+        return [thanks] if thanks else None
+    command = member_command(body)
+    if command == "done":
+        end(session, paired, "member", now)
+        return []  # both sides are told by `end`
+    if command == "new_peer":
+        return new_peer(session, member, paired, now)
+    from_member(session, member, paired, body, now)
+    return []
+
+
+def crisis(session: Session, member: Member, body: str, language: str, now: datetime) -> None:
+    """A crisis text during a pairing still reaches the supporter, with the crisis resources to
+    share (the member gets them too, from the crisis layer)."""
+    paired = pairing.active_pairing(session, member)
+    if paired is None:
+        return
+    from_member(session, member, paired, body, now)
+    supporter = session.get(Supporter, paired.supporter_id)
+    resources = settings.get(session, f"crisis_reply_{supporter.language}")
+    outbox.write(
+        session,
+        to=supporter.phone,
+        body=text("relay_crisis_resources", supporter.language, resources=resources),
+        kind="crisis",
+        from_number=_relay_number(session, paired),
+        supporter_id=supporter.id,
+        now=now,
+    )
+
+
 def member_command(body: str) -> str | None:
     return MEMBER_WORDS.get(word(body))
 

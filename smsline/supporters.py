@@ -1,6 +1,7 @@
-"""What a supporter's text to the line means: ON / OFF (on or off call now: roster overrides),
-STATUS (am I on call, who am I with, by nickname), YES or 1 (take the newest offer: pairing),
-PASS (decline it). Anything else gets the list of commands; every text gets an answer."""
+"""What a supporter's text to the line means (`route`): ON / OFF (on or off call now: roster
+overrides), STATUS (am I on call, who am I with, by nickname), YES or 1 (take the newest offer:
+pairing), PASS (decline it); inside a pairing, DONE / HANDOFF / BACKUP / BLOCK or words passed on
+to the member (relay). Anything else gets the list of commands: every text gets an answer."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smsline import pairing, roster, schedule
-from smsline.models import Member, Pairing, Supporter
+from smsline import pairing, relay, roster, schedule
+from smsline.models import Member, Offer, Pairing, Supporter
 from smsline.texts import text
 
 COMMANDS = {
@@ -36,6 +37,67 @@ def command_for(body: str) -> str | None:
     around it trimmed ("Yes!", " on ")."""
     word = re.sub(r"^[\W_]+|[\W_]+$", "", body.strip().lower())
     return COMMANDS.get(word)
+
+
+def route(
+    session: Session, supporter: Supporter, to_number: str, body: str, now: datetime
+) -> list[str]:
+    """Everything a supporter's text can mean; returns the reply texts (none when the words were
+    passed on to a member). At a relay number of one of their pairings: DONE, HANDOFF, BACKUP,
+    BLOCK, or words for that member. At the line: YES/PASS to an open offer, ON/OFF/STATUS, then
+    words for a member ("Sam: ..." by tag, or their only tagged pairing), else help."""
+    command = command_for(body)
+    chosen, words = relay.for_supporter(session, supporter, to_number, body)
+    at_relay = chosen is not None and chosen.relay_number_id is not None
+    if not at_relay:
+        if command in ("yes", "pass") and _has_open_offer(session, supporter):
+            return handle(session, supporter, body, now)
+        if command in ("on", "off", "status", "help"):
+            return handle(session, supporter, body, now)
+    if chosen is not None:
+        return _in_pairing(session, supporter, chosen, words, now)
+    if command is None and _pairings(session, supporter):
+        example = next((p.tag for p in _pairings(session, supporter) if p.tag), "Sam")
+        return [text("relay_who_for", supporter.language, example=example)]
+    return handle(session, supporter, body, now)
+
+
+def _in_pairing(
+    session: Session, supporter: Supporter, chosen: Pairing, words: str, now: datetime
+) -> list[str]:
+    command = relay.supporter_command(words)
+    if command == "done":
+        relay.end(session, chosen, f"supporter:{supporter.id}", now)
+        return []  # both sides are told by `relay.end`
+    if command == "handoff":
+        return [relay.handoff(session, supporter, chosen, now)]
+    if command == "backup":
+        return [relay.backup(session, supporter, chosen, now)]
+    if command == "block":
+        return [relay.block(session, supporter, chosen, now)]
+    relay.from_supporter(session, supporter, chosen, words, now)
+    return []
+
+
+def _has_open_offer(session: Session, supporter: Supporter) -> bool:
+    return (
+        session.scalar(
+            select(Offer.id)
+            .where(Offer.supporter_id == supporter.id, Offer.status == "open")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _pairings(session: Session, supporter: Supporter) -> list[Pairing]:
+    return list(
+        session.scalars(
+            select(Pairing)
+            .where(Pairing.supporter_id == supporter.id, Pairing.status == "active")
+            .order_by(Pairing.id)
+        )
+    )
 
 
 def handle(session: Session, supporter: Supporter, body: str, now: datetime) -> list[str]:

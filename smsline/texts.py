@@ -263,6 +263,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "{program}: en la próxima semana hay horas sin nadie de turno. Seguimiento "
         "#{followup}; `smsline roster gaps` las muestra.",
     },
+    "relay_crisis_resources": {
+        "en": "Your member may be in crisis; they were sent this: {resources}",
+        "es": "Tu contacto puede estar en crisis; se le envió esto: {resources}",
+    },
     "capacity_page": {
         "en": "{program}: at the current sending rate, some check-ins would go out over an hour "
         "late. Follow-up #{followup}; `smsline checkins capacity` shows the numbers.",

@@ -209,3 +209,55 @@ def test_relayed_texts_never_carry_the_other_sides_number(
     assert member_digits not in to_supporter.body_enc or member_digits in member_words
     assert supporter_digits not in to_member.body_enc or supporter_digits in supporter_words
     assert to_supporter.to_hash == supporter.phone_hash and to_member.to_hash == member.phone_hash
+
+
+def test_supporters_route_their_texts_by_number_tag_or_command(session) -> None:  # noqa: ANN001
+    create_line_number(session, LINE)
+    session.add(LineNumber(e164=RELAYS[0], purpose="relay"))
+    ana = create_supporter(session, name="Ana", timezone="America/Chicago", max_active=3)
+    on_shift(session, ana)
+    first = paired(session, ana, "Sam")  # gets the relay number
+    second = paired(session, ana, "Luz")  # the pool is used up: a tag
+    assert supporters.route(session, ana, RELAYS[0], "on my way", EVENING) == []
+    assert last_to(session, member_id=first.member_id).body_enc == "on my way"
+    assert supporters.route(session, ana, LINE, "Luz: hi Luz", EVENING) == []
+    assert last_to(session, member_id=second.member_id).body_enc == "hi Luz"
+    assert supporters.route(session, ana, LINE, "hi there", EVENING) == []  # her only tagged one
+    assert last_to(session, member_id=second.member_id).body_enc == "hi there"
+    (status,) = supporters.route(session, ana, LINE, "status", EVENING)
+    assert status.endswith("Talking with: Sam, Luz.")
+    assert supporters.route(session, ana, RELAYS[0], "status", EVENING) == []  # words for Sam
+    assert last_to(session, member_id=first.member_id).body_enc == "status"
+    assert supporters.route(session, ana, RELAYS[0], "DONE", EVENING) == []
+    assert first.status == "ended"
+    assert supporters.route(session, ana, LINE, "Luz: done", EVENING) == []
+    assert second.status == "ended"
+    (helped,) = supporters.route(session, ana, LINE, "hello?", EVENING)
+    assert helped.startswith("Supporter commands")
+
+
+def test_members_route_while_paired_and_a_crisis_still_reaches_the_supporter(session) -> None:  # noqa: ANN001
+    create_line_number(session, LINE)
+    ana = create_supporter(session, name="Ana", timezone="America/Chicago")
+    on_shift(session, ana)
+    chat = paired(session, ana, "Sam")
+    sam = session.get(Member, chat.member_id)
+    assert relay.member_route(session, sam, "thanks for this", EVENING) == []
+    assert last_to(session, supporter_id=ana.id).body_enc == "[Sam] thanks for this"
+    relay.crisis(session, sam, "i want to die", "en", EVENING)
+    session.flush()
+    to_ana = session.scalars(
+        select(OutboundMessage.body_enc)
+        .where(OutboundMessage.supporter_id == ana.id)
+        .order_by(OutboundMessage.id.desc())
+        .limit(2)
+    ).all()
+    assert to_ana[1] == "[Sam] i want to die"
+    assert to_ana[0].startswith("Your member may be in crisis; they were sent this:")
+    assert "988" in to_ana[0]
+    assert relay.member_route(session, sam, "done", EVENING) == []
+    assert chat.status == "ended"
+    assert relay.member_route(session, sam, "5", EVENING) == [
+        "Thank you for telling us. Take care."
+    ]
+    assert relay.member_route(session, sam, "hello", EVENING) is None  # not the relay's
