@@ -495,7 +495,8 @@ def dev(host: str, port: int, sweep_seconds: int) -> None:
     devserver.run(host=host, port=port, sweep_seconds=sweep_seconds)
 
 
-from smsline import roster_cli  # noqa: E402, F401  (registers the roster commands on `main`)
+# The commands of other modules register themselves on `main` when imported.
+from smsline import meetings_cli, roster_cli  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

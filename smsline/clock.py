@@ -30,6 +30,7 @@ from smsline import (
     relay,
     roster,
 )
+from smsline.meetings import importer as meetings_importer
 from smsline.models import FollowUp, OutboundCall, OutboundMessage, Shift
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
@@ -64,6 +65,8 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
         line.queues.hand_over(due, now=now)
     counts["handed_over"] = len(due) + pacing.hand_over_due(line, now)
     _hourly_checks(line, now)
+    with line.sessions() as session:  # meeting feeds due a refresh, a few a sweep; it commits
+        counts["meeting_sources"] = len(meetings_importer.refresh_due(session, now))
     if any(counts.values()):
         log.info("sweep at %s: %s", now.isoformat(), counts)
     return counts

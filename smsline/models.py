@@ -177,7 +177,8 @@ class Shift(Base):
     __tablename__ = "shifts"
     id: Mapped[int] = mapped_column(primary_key=True)
     supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
-    tier: Mapped[str] = mapped_column(String(12), default="primary")  # primary | backup | coordinator
+    # primary | backup | coordinator
+    tier: Mapped[str] = mapped_column(String(12), default="primary")
     days: Mapped[str] = mapped_column(String(30))  # mo,tu,we,th,fr,sa,su
     starts: Mapped[str] = mapped_column(String(5))  # "HH:MM" local
     ends: Mapped[str] = mapped_column(String(5))
@@ -211,7 +212,8 @@ class PeerRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     source: Mapped[str] = mapped_column(String(12))  # keyword | checkin | crisis | voice
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | paired | unmet | cancelled
+    # open | paired | unmet | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="open")
     tier: Mapped[int] = mapped_column(Integer, default=0)  # 0 primary, 1 backup, 2 coordinators
     rounds: Mapped[int] = mapped_column(Integer, default=0)  # offers sent at the last tier
     next_step_at: Mapped[datetime | None]  # when to escalate, or to tell the member
@@ -237,7 +239,8 @@ class Offer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("peer_requests.id"), index=True)
     supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | won | taken | passed | expired
+    # open | won | taken | passed | expired
+    status: Mapped[str] = mapped_column(String(12), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
 
@@ -504,3 +507,60 @@ class FollowUp(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class MeetingSource(Base):
+    """A meeting list we import: a Meeting Guide or BMLT feed at `url` (a web address or a file
+    path), re-read every `refresh_hours` (0: only when asked). A 12 Step Meeting List sharing key is
+    kept encrypted, never in `url`."""
+
+    __tablename__ = "meeting_sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    key_enc: Mapped[str | None] = mapped_column(EncryptedText)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # for records that name none
+    kind: Mapped[str | None] = mapped_column(String(16))  # meeting_guide | bmlt (as last detected)
+    refresh_hours: Mapped[int] = mapped_column(Integer, default=24)
+    next_refresh_at: Mapped[datetime | None]  # None: refreshed only when asked
+    last_imported_at: Mapped[datetime | None]  # the last import that succeeded
+    last_summary_json: Mapped[str | None] = mapped_column(Text)  # its counts
+    last_error: Mapped[str | None] = mapped_column(String(300))  # the last failure, until a success
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Meeting(Base):
+    """A weekly meeting from a source, keyed on (source, slug) so that a changed meeting keeps its
+    id (and later its subscribers). `days` lists weekdays, 0 Sunday ("0,3"); times are "HH:MM" in
+    `timezone`. A meeting gone from its feed is retired, never deleted."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("meeting_sources.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    days: Mapped[str] = mapped_column(String(20))
+    time: Mapped[str] = mapped_column(String(5))
+    end_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    attendance: Mapped[str] = mapped_column(String(10))  # in_person | online | hybrid
+    formatted_address: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    latitude: Mapped[float | None]  # Float, from the annotation
+    longitude: Mapped[float | None]
+    conference_url: Mapped[str | None] = mapped_column(Text)
+    conference_url_notes: Mapped[str | None] = mapped_column(Text)
+    conference_phone: Mapped[str | None] = mapped_column(String(80))
+    conference_phone_notes: Mapped[str | None] = mapped_column(Text)
+    types: Mapped[str] = mapped_column(String(300), default="")  # known codes, comma-separated
+    location: Mapped[str | None] = mapped_column(String(255))  # the place's name
+    location_notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    feed_updated_at: Mapped[datetime | None]  # the feed's `updated`
+    retired_at: Mapped[datetime | None]  # None while the feed lists it
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("source_id", "slug"),)
