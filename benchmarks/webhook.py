@@ -192,6 +192,16 @@ def recreate_database(admin_url: str, name: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def create_baseline_table(database_url: str) -> None:
+    """The baseline's table, made before its workers start: two workers each running CREATE TABLE
+    IF NOT EXISTS at the same moment can collide in PostgreSQL's catalog and fail to boot."""
+    import psycopg
+    from baseline_app import SCHEMA
+
+    with psycopg.connect(database_url.replace("+psycopg", "")) as connection:
+        connection.execute(SCHEMA)
+
+
 def count_rows(database_url: str, table: str) -> int:
     import psycopg
 
@@ -556,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         recreate_database(admin_url, args.database)
         recreate_database(admin_url, f"{args.database}_baseline")
+        create_baseline_table(baseline.database_url)
         redis.flushdb()
         app_env = app_environment(args, app)
         upgrade(app.database_url)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from smsline import checkins, flow_actions, flowstore, schedule, settings
 from smsline.engine import run
@@ -160,16 +162,53 @@ def _apply(
                 session, member, conversation, effect.reason, context.today or now.date(), now
             )
     if step.position is not None:
-        conversation.state = step.position.state
-        conversation.answers_enc = json.dumps(step.position.answers)
-        conversation.tries = step.position.tries
-        conversation.timed_out = step.position.timed_out
-        conversation.wait_timeout_at = now + step.timeout if step.timeout else None
-        conversation.expires_at = now + flow.expires_after
+        _move(
+            session,
+            conversation,
+            state=step.position.state,
+            answers_enc=json.dumps(step.position.answers),
+            tries=step.position.tries,
+            timed_out=step.position.timed_out,
+            wait_timeout_at=now + step.timeout if step.timeout else None,
+            expires_at=now + flow.expires_after,
+            updated_at=now,
+        )
     if next_flow and len(outcome.steps) < MAX_CHAINED_FLOWS:
         session.flush()
         return start(session, member, next_flow, now, conversation.channel, outcome)
     return outcome
+
+
+# A conversation's new position, one statement built once (see _move).
+_conversations = Conversation.__table__
+POSITION = (
+    "state",
+    "answers_enc",
+    "tries",
+    "timed_out",
+    "wait_timeout_at",
+    "expires_at",
+    "updated_at",
+)
+MOVE = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation_id"))
+    .values({name: bindparam(name, type_=_conversations.c[name].type) for name in POSITION})
+)
+
+
+def _move(session: Session, conversation: Conversation, **position: Any) -> None:
+    """Record where a conversation now stands. One already in the database gets a Core UPDATE of
+    its position (this is every answer's path, where the ORM's change tracking costs more than the
+    statement), and the object takes the values as already saved, so the flush does not write
+    them again; a new one is written whole by the flush."""
+    if conversation.id is None:
+        for key, value in position.items():
+            setattr(conversation, key, value)
+        return
+    session.execute(MOVE, {"conversation_id": conversation.id, **position})
+    for key, value in position.items():
+        set_committed_value(conversation, key, value)
 
 
 def close(conversation: Conversation, reason: str) -> None:

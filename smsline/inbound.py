@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import literal, select
+from sqlalchemy import Select, String, bindparam, insert, literal_column, select, true
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, defer
 
 from smsline import (
     audit,
@@ -29,7 +29,15 @@ from smsline import (
     settings,
     twiml,
 )
-from smsline.models import Conversation, InboundMessage, Member, OptOut, Supporter, utcnow
+from smsline.models import (
+    Conversation,
+    InboundMessage,
+    Member,
+    OptOut,
+    OutboundMessage,
+    Supporter,
+    utcnow,
+)
 from smsline.rules import compliance, crisis
 from smsline.texts import text
 
@@ -103,24 +111,129 @@ def _receive(line: Line, session: Session, message: Inbound, plain: bool = False
         opt_out_type=message.opt_out_type,
         member_id=member.id if member else None,
         supporter_id=supporter.id if supporter else None,
+        received_at=utcnow(),
     )
-    with session.no_autoflush:  # one INSERT at the commit, not an INSERT and an UPDATE
+    with session.no_autoflush:
         answer = route(session, record, message, member, supporter, opted_out, plain, waiting)
-    session.add(record)
-    opted_out = (
-        None if answer.route in ("stop", "start", "twilio_stop", "twilio_start") else opted_out
-    )
-    replies = []
-    for index, (body, kind) in enumerate(answer.replies):
-        row = outbox.write_reply(
-            session, inbound=record, reply_index=index, body=body, kind=kind, opted_out=opted_out
+    if answer.route in ("stop", "start", "twilio_stop", "twilio_start"):
+        opted_out = outbox.is_opted_out(session, from_hash)
+    replies = [
+        outbox.reply_row(
+            inbound=record, reply_index=index, body=body, kind=kind, opted_out=opted_out
         )
-        if row.status == "replied":
-            replies.append((body, outbox.reply_callback_url(line, message.message_sid, index)))
+        for index, (body, kind) in enumerate(answer.replies)
+    ]
     record.route = answer.route
-    record.reply_enc = twiml.messages(replies)
+    record.reply_enc = twiml.messages(
+        [
+            (row["body_enc"], outbox.reply_callback_url(line, message.message_sid, index))
+            for index, row in enumerate(replies)
+            if row["status"] == "replied"
+        ]
+    )
+    _write(session, record, replies)
     line.commit(session)
     return record.reply_enc
+
+
+# Who is texting, in one query built once: the member or supporter with the number, its opt-out
+# and the member's waiting conversation. The phone numbers are not read (not decrypted): the
+# sender's number is the one in the webhook.
+def _who_query(lateral: bool) -> Select:
+    """On PostgreSQL (`lateral`) the query is a prepared statement whose plan is made once per
+    connection, maybe while the tables are still empty (a new deployment, the benchmark): the
+    waiting conversation is then a LATERAL lookup by member, with 'active' written into the SQL
+    for the partial index, so that plan stays a keyed lookup whatever the tables come to hold.
+    SQLite has no LATERAL and plans each statement itself: a plain outer join."""
+    number = select(bindparam("phone_hash", type_=String).label("phone_hash")).subquery("number")
+    latest_waiting = (
+        select(Conversation)
+        .where(
+            Conversation.member_id == Member.id,
+            Conversation.status == literal_column("'active'"),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    waiting = aliased(Conversation, latest_waiting.lateral("waiting")) if lateral else Conversation
+    query = (
+        select(Member, Supporter, OptOut.opted_out, waiting)
+        .select_from(number)
+        .outerjoin(Member, Member.phone_hash == number.c.phone_hash)
+        .outerjoin(Supporter, Supporter.phone_hash == number.c.phone_hash)
+        .outerjoin(OptOut, OptOut.phone_hash == number.c.phone_hash)
+        .options(defer(Member.phone_enc), defer(Supporter.phone_enc))
+    )
+    if lateral:
+        return query.outerjoin(waiting, true())
+    return (
+        query.outerjoin(
+            Conversation,
+            (Conversation.member_id == Member.id) & (Conversation.status == "active"),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+WHO = {True: _who_query(lateral=True), False: _who_query(lateral=False)}
+
+
+# The inbound row, written once with everything routing decided, and the outbox rows of its
+# replies (outbox.reply_row) in Core INSERTs: on this path the ORM's unit of work costs more than
+# the statements. On PostgreSQL the common case, one reply, is a single statement.
+_inbound = InboundMessage.__table__
+_outbound = OutboundMessage.__table__
+INBOUND_COLUMNS = (
+    "message_sid",
+    "from_hash",
+    "from_enc",
+    "to_number",
+    "body_enc",
+    "num_media",
+    "opt_out_type",
+    "member_id",
+    "supporter_id",
+    "route",
+    "reply_enc",
+    "received_at",
+)
+REPLY_COLUMNS = (  # the keys of outbox.reply_row
+    "to_hash",
+    "to_enc",
+    "from_number",
+    "body_enc",
+    "kind",
+    "queue",
+    "status",
+    "attempts",
+    "encoding",
+    "segments",
+    "member_id",
+    "supporter_id",
+    "reply_index",
+    "created_at",
+    "sent_at",
+)
+INSERT_INBOUND = insert(_inbound).returning(_inbound.c.id)
+_inbound_row = (
+    insert(_inbound)
+    .values({name: bindparam(name, type_=_inbound.c[name].type) for name in INBOUND_COLUMNS})
+    .returning(_inbound.c.id)
+    .cte("inbound_row")
+)
+INSERT_WITH_REPLY = (  # WITH inbound_row AS (INSERT ... RETURNING id) INSERT INTO outbound ...
+    insert(_outbound)
+    .from_select(
+        [*REPLY_COLUMNS, "inbound_id"],
+        select(
+            *(bindparam(f"reply_{name}", type_=_outbound.c[name].type) for name in REPLY_COLUMNS),
+            _inbound_row.c.id,
+        ),
+        include_defaults=False,
+    )
+    .add_cte(_inbound_row)
+)
 
 
 def _who(
@@ -128,28 +241,29 @@ def _who(
 ) -> tuple[Member | None, Supporter | None, bool, Conversation | None]:
     """The member or supporter with this number, whether it opted out, and the member's waiting
     conversation, in one query."""
-    number = select(literal(phone_hash).label("phone_hash")).subquery("number")
-    row = session.execute(
-        select(Member, Supporter, OptOut.opted_out, Conversation)
-        .select_from(number)
-        .outerjoin(Member, Member.phone_hash == number.c.phone_hash)
-        .outerjoin(Supporter, Supporter.phone_hash == number.c.phone_hash)
-        .outerjoin(OptOut, OptOut.phone_hash == number.c.phone_hash)
-        .outerjoin(
-            Conversation,
-            (Conversation.member_id == Member.id) & (Conversation.status == "active"),
-        )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    ).one()
-    member, supporter, opted_out, waiting = row
+    query = WHO[session.get_bind().dialect.name == "postgresql"]
+    member, supporter, opted_out, waiting = session.execute(query, {"phone_hash": phone_hash}).one()
     return (None if supporter else member), supporter, bool(opted_out), waiting
 
 
+def _write(session: Session, record: InboundMessage, replies: list[dict[str, object]]) -> None:
+    """Write the inbound row (unless routing already did: a crisis page or a consent change names
+    it, and its route and answer are then flushed with the commit) and its replies' rows."""
+    if record.id is None:
+        values = {name: getattr(record, name) for name in INBOUND_COLUMNS}
+        if len(replies) == 1 and session.get_bind().dialect.name == "postgresql":
+            reply = {f"reply_{name}": value for name, value in replies[0].items()}
+            session.execute(INSERT_WITH_REPLY, values | reply)
+            return
+        record.id = session.execute(INSERT_INBOUND, values).scalar_one()
+    if replies:
+        session.execute(insert(_outbound), [row | {"inbound_id": record.id} for row in replies])
+
+
 def _stored_answer(session: Session, message_sid: str) -> str | None:
-    existing = session.scalar(
-        select(InboundMessage).where(InboundMessage.message_sid == message_sid)
-    )
+    existing = session.execute(
+        select(InboundMessage.reply_enc).where(InboundMessage.message_sid == message_sid)
+    ).first()
     if existing is None:
         return None
     return existing.reply_enc or twiml.empty()

@@ -34,7 +34,7 @@ def _zone(timezone: str) -> str:
 
 
 def _clock(value: str, hint: str) -> str:
-    """"8:00", "08:00" or "18:30" as "HH:MM"."""
+    """A clock time typed as "8:00", "08:00" or "18:30", as "HH:MM"."""
     try:
         return time.fromisoformat(value.strip().zfill(5)).strftime("%H:%M")
     except ValueError:

@@ -197,7 +197,13 @@ def test_concurrent_first_texts_from_one_new_number_are_both_kept(app, session) 
     assert count(session, Member) == 1
 
 
-def test_webhook_survives_a_database_restart(app, twilio_post, line, session) -> None:  # noqa: ANN001
+def test_webhook_survives_a_database_restart(
+    app,
+    twilio_post,
+    line,
+    session,
+    database_engine,  # noqa: ANN001
+) -> None:
     """A pooled connection killed by a PostgreSQL restart costs a retry, not the text."""
     if line.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): SQLite has no server to restart")
@@ -214,6 +220,7 @@ def test_webhook_survives_a_database_restart(app, twilio_post, line, session) ->
             )
         ).scalar()
     killer.dispose()
+    database_engine.dispose()  # the fixtures' pooled connection was killed too (no pre-ping)
     assert killed >= 1
     response = twilio_post("/twilio/sms", sms_form("second", sender))
     assert response.status_code == 200 and b"<Message" in response.data

@@ -1,0 +1,107 @@
+"""How an inbound text is written: the inbound row and its replies' outbox rows in Core INSERTs
+(one statement on PostgreSQL for a single reply), the conversation's position in one UPDATE, the
+sender found in one query, and everything personal still encrypted at rest."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select, text
+
+from smsline import flowstore, inbound, outbox
+from smsline.models import Conversation, InboundMessage, OutboundMessage
+from tests.factories import create_line_number, phone, sms_form
+
+
+@pytest.fixture(autouse=True)
+def flows(session) -> None:  # noqa: ANN001
+    """The shipped flows, published as `release` does: every text runs `welcome` first."""
+    flowstore.sync(session)
+    session.commit()
+
+
+def statements(line):  # noqa: ANN001, ANN201
+    """The SQL statements the app runs from now on (BEGIN and COMMIT are not seen)."""
+    seen: list[str] = []
+
+    @event.listens_for(line.engine, "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+        seen.append(" ".join(statement.split()))
+
+    return seen
+
+
+def test_reply_columns_are_the_keys_of_a_reply_row() -> None:
+    record = InboundMessage(from_hash="h", from_enc="+12015550000", to_number="+15005550006")
+    row = outbox.reply_row(inbound=record, reply_index=0, body="hi", kind="reply", opted_out=False)
+    assert tuple(row) == inbound.REPLY_COLUMNS
+    assert row["status"] == "replied"
+    held = outbox.reply_row(inbound=record, reply_index=0, body="hi", kind="reply", opted_out=True)
+    assert held["status"] == "suppressed" and held["sent_at"] is None
+
+
+def test_a_returning_members_text_takes_few_statements(twilio_post, line, session) -> None:  # noqa: ANN001
+    create_line_number(session)
+    sender = phone()
+    assert twilio_post("/twilio/sms", sms_form("hi", sender)).status_code == 200
+    seen = statements(line)
+    assert twilio_post("/twilio/sms", sms_form("hi, checking in", sender)).status_code == 200
+    kinds = [
+        statement.split(" ")[0]
+        for statement in seen
+        if not statement.startswith("BEGIN") and "FROM settings" not in statement
+    ]
+    if line.engine.dialect.name == "postgresql":
+        assert kinds == ["SELECT", "UPDATE", "WITH"]  # who, the conversation, inbound + reply
+    else:
+        assert kinds == ["SELECT", "UPDATE", "INSERT", "INSERT"]
+    session.rollback()
+    rows = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
+    assert [(row.status, row.reply_index, row.kind) for row in rows] == [
+        ("replied", 0, "reply")
+    ] * 2
+    assert all(row.inbound_id is not None and row.member_id is not None for row in rows)
+
+
+def test_two_replies_are_written_with_their_inbound_row(twilio_post, session) -> None:  # noqa: ANN001
+    form = sms_form("hello", phone(), NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg")
+    response = twilio_post("/twilio/sms", form)
+    assert response.status_code == 200 and response.data.count(b"<Message") == 2
+    session.rollback()
+    record = session.scalar(select(InboundMessage))
+    rows = session.scalars(select(OutboundMessage).order_by(OutboundMessage.reply_index)).all()
+    assert [row.reply_index for row in rows] == [0, 1]
+    assert {row.inbound_id for row in rows} == {record.id}
+    assert b"r=" + form["MessageSid"].encode() + b".1" in response.data
+
+
+def test_phones_and_bodies_stay_encrypted_at_rest(twilio_post, session) -> None:  # noqa: ANN001
+    sender = phone()
+    twilio_post("/twilio/sms", sms_form("a secret worth keeping", sender))
+    twilio_post("/twilio/sms", sms_form("another secret", sender))
+    session.rollback()
+    raw = (
+        session.execute(text("SELECT from_enc, body_enc, reply_enc FROM inbound_messages")).all()
+        + session.execute(text("SELECT to_enc, body_enc, to_enc FROM outbound_messages")).all()
+    )
+    assert len(raw) == 4
+    for row in raw:
+        for value in row:
+            stored = bytes(value)
+            assert b"secret" not in stored and sender.encode() not in stored
+            assert stored.startswith(b"gAAAAA")  # a Fernet token
+    answers = session.execute(text("SELECT answers_enc FROM conversations")).scalar()
+    assert bytes(answers).startswith(b"gAAAAA")
+
+
+def test_the_position_update_keeps_the_loaded_conversation_in_step(twilio_post, session) -> None:  # noqa: ANN001
+    sender = phone()
+    twilio_post("/twilio/sms", sms_form("hi", sender))
+    twilio_post("/twilio/sms", sms_form("what is this", sender))  # not an answer: asked again
+    session.rollback()
+    conversation = session.scalar(select(Conversation))
+    assert (conversation.flow_name, conversation.state, conversation.tries) == (
+        "welcome",
+        "consent",
+        1,
+    )
+    assert conversation.expires_at is not None and conversation.status == "active"
