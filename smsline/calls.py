@@ -1,6 +1,7 @@
 """Voice calls: the same flows as texts, spoken. A call to the line runs the `menu` flow (a
 check-in call of ours runs `checkin`: checkin_calls.py); each <Gather> posts back with the keys or
-words heard, which move the conversation on like a text would."""
+words heard, which move the conversation on like a text would. Asking for a peer rings the
+supporters on call, and 0 gives the crisis options with 988 put through (voice_peer.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from smsline import conversations, coordinators, crypto, flowstore, settings, twiml
+from smsline import conversations, crypto, flowstore, settings, twiml, voice_peer
 from smsline.engine import run, voice
 from smsline.models import Conversation, Member, utcnow
-from smsline.texts import VOICE_CRISIS, VOICE_WELCOME
+from smsline.texts import VOICE_WELCOME
 
 if TYPE_CHECKING:
     from smsline.line import Line
@@ -59,28 +60,20 @@ def render(line: Line, session: Session, member: Member, outcome, to: str) -> st
     the line's number on the call (a crisis page goes from it)."""
     says: list[tuple[str, str]] = []
     gather, hangup = None, False
+    base = line.config.public_url or ""
     for flow, step, context in outcome.steps:
         if any(isinstance(effect, run.CrisisOptions) for effect in step.effects):
-            says.extend(_crisis(session, member, context.language, to))
+            session.flush()
+            return voice_peer.crisis_options(base, session, member, to)
+        if any(isinstance(e, run.Act) and e.name == "request_peer" for e in step.effects):
+            session.flush()  # a peer by phone: every fitting supporter's phone rings at once
+            return voice_peer.ring(base, session, member, to, utcnow())
         plan = voice.plan(step, flow, context)
         says.extend(plan.says)
         gather, hangup = plan.gather, plan.hangup
     session.flush()
-    action = f"{line.config.public_url or ''}/twilio/voice/answer?c={outcome.conversation.id}"
+    action = f"{base}/twilio/voice/answer?c={outcome.conversation.id}"
     return twiml.voice_plan(says, gather, hangup, action)
-
-
-def _crisis(session: Session, member: Member, language: str, to: str) -> list[tuple[str, str]]:
-    """0 at a menu: the crisis options, spoken, and a page to the coordinators."""
-    coordinators.tell(
-        session,
-        kind="crisis",
-        text_key="crisis_page",
-        member=member,
-        from_number=to,
-        details={"kind": "voice_menu"},
-    )
-    return [(VOICE_CRISIS.get(language, VOICE_CRISIS["en"]), voice.language_tag(language))]
 
 
 def _member(session: Session, caller: str) -> Member:

@@ -46,6 +46,7 @@ def context_for(session: Session, member: Member, channel: str, now: datetime) -
         streak=member.checkin_streak or 0,
         checked_in_today=member.last_checkin_on == today,
         peer_offered_today=member.peer_offered_on == today,
+        texting_window=settings.texting_window(session, member),
     )
 
 
@@ -153,7 +154,10 @@ def _apply(
             conversation.answers_enc = json.dumps({**answers, effect.key: effect.value})
         elif isinstance(effect, run.Act):
             result = flow_actions.apply(session, member, conversation, flow, effect, context, now)
-            next_flow = result or next_flow
+            if isinstance(result, list):  # texts the action has for the member
+                outcome.texts.extend(result)
+            else:
+                next_flow = result or next_flow
         elif isinstance(effect, run.CrisisOptions):
             outcome.texts.append(settings.get(session, f"crisis_reply_{context.language}"))
         elif isinstance(effect, run.Ended):

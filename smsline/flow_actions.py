@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from smsline import audit, checkins, coordinators, keywords, schedule
+from smsline import audit, checkins, coordinators, keywords, pairing, schedule
 from smsline.engine import run
 from smsline.engine.actions import CHECKIN_CHANNELS
 from smsline.engine.format import Flow
@@ -22,7 +22,10 @@ from smsline.texts import text
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Member, Conversation, Flow, dict, run.Context, datetime], str | None]
+# A handler returns the name of a flow to start next, texts for the member, or None.
+Handler = Callable[
+    [Session, Member, Conversation, Flow, dict, run.Context, datetime], str | list[str] | None
+]
 HANDLERS: dict[str, Handler] = {}
 MEMBER_FIELDS = ("nickname", "timezone", "zip")
 
@@ -43,8 +46,9 @@ def apply(
     act: run.Act,
     context: run.Context,
     now: datetime,
-) -> str | None:
-    """Carry out one action; returns the name of a flow to start next, if any."""
+) -> str | list[str] | None:
+    """Carry out one action; returns the name of a flow to start next, texts to send the member
+    now, or None."""
     handler = HANDLERS.get(act.name)
     if handler is None:
         session.flush()
@@ -247,11 +251,26 @@ def start_flow(session, member, conversation, flow, params, context, now) -> str
 
 
 @handles("request_peer")
-def request_peer(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
-    """Until pairing lands, a peer request goes to the coordinators as a follow-up. A yes to the
-    peer offer of a hard check-in is the same request as the follow-up `flag_risk` opened in this
-    conversation: that follow-up becomes the peer request, one page in all."""
+def request_peer(session, member, conversation, flow, params, context, now) -> list[str] | None:  # noqa: ANN001
+    """Offer the request to the supporters on call (pairing.request); the member hears how it
+    stands. When nobody at all is on call, the coordinators get it as a follow-up so a person
+    knows someone is waiting; a yes to a hard check-in's peer offer is the same follow-up that
+    `flag_risk` opened in this conversation, one page in all. On a call the phones ring instead
+    (calls.render sees this action and answers with the ring-all)."""
+    if context.channel == "voice":
+        return None
+    already = pairing.open_request(session, member)
+    source = {"asked": "keyword", "checkin": "checkin"}.get(str(params.get("reason")), "flow")
+    texts = pairing.request(session, member, source, now)
+    opened = pairing.open_request(session, member)
+    if already is None and opened is not None and opened.status == "unmet":
+        _page_about_request(session, member, conversation, params, now)
+    return texts
+
+
+def _page_about_request(session, member, conversation, params, now) -> None:  # noqa: ANN001
     session.flush()  # the conversation's start time, for a new one
+    details = {"reason": _plain(params.get("reason", ""))}
     risk = coordinators.open_followup(session, member, "risk", since=conversation.started_at)
     if risk is not None:
         coordinators.escalate(
@@ -261,7 +280,7 @@ def request_peer(session, member, conversation, flow, params, context, now) -> N
             text_key="peer_request_page",
             member=member,
             now=now,
-            details={"reason": _plain(params.get("reason", ""))},
+            details=details,
         )
         return
     coordinators.tell(
@@ -269,7 +288,7 @@ def request_peer(session, member, conversation, flow, params, context, now) -> N
         kind="peer_request",
         text_key="peer_request_page",
         member=member,
-        details={"reason": _plain(params.get("reason", ""))},
+        details=details,
     )
 
 

@@ -23,10 +23,13 @@ from smsline import (
     conversations,
     coordinators,
     crypto,
+    flow_actions,
     flowstore,
     keywords,
     outbox,
+    relay,
     settings,
+    supporters,
     twiml,
 )
 from smsline.models import (
@@ -304,6 +307,8 @@ def route(
             from_number=record.to_number,
             details={"kind": match.kind},
         )
+        if member is not None:  # during a pairing it still reaches the supporter
+            relay.crisis(session, member, words, language, utcnow())
         return _with_media_notice(session, answer, message, member, supporter, language)
 
     # 2. Compliance.
@@ -322,14 +327,18 @@ def route(
     if opted_out:
         return Answer("opted_out")  # recorded; nothing automated goes to an opted-out number
 
-    # 3-4. Role commands, relay and circles come with their issues.
+    # 3-4. A supporter's commands and words for their members; a paired member's words.
     if supporter is not None:
-        answer = Answer(
-            "supporter", [(text("supporter_ack", language, name=supporter.name), "reply")]
-        )
+        replies = supporters.route(session, supporter, message.to, words, utcnow())
+        answer = Answer("supporter", [(body, "reply") for body in replies])
         return _with_media_notice(session, answer, message, member, supporter, language)
     if member is None:
         member = _new_member(session, message, record)
+    elif words and member.status != "new":
+        relayed = relay.member_route(session, member, words, utcnow(), rating=waiting is None)
+        if relayed is not None:
+            answer = Answer("relay", [(body, "reply") for body in relayed])
+            return _with_media_notice(session, answer, message, member, supporter, language)
     # 5-6. Keywords start their flow from any state; otherwise the waiting flow, or the default.
     if not words:
         answer = Answer("pictures")
@@ -352,6 +361,8 @@ def converse(
     now = utcnow()
     if member.status == "active" and keywords.action_for(words) == "later":
         return _later(session, member, now, waiting)
+    if (paused := flow_actions.pause_by_keyword(session, member, words, now, waiting)) is not None:
+        return Answer("pause", [(paused, "reply")])
     try:
         flow_name = keywords.flow_for(words, consented=member.status != "new")
         outcome = None

@@ -152,13 +152,16 @@ def from_supporter(
     pairing_row.last_message_at = now
 
 
-def member_route(session: Session, member: Member, body: str, now: datetime) -> list[str] | None:
+def member_route(
+    session: Session, member: Member, body: str, now: datetime, rating: bool = True
+) -> list[str] | None:
     """A member's text while paired: DONE ends it, NEW PEER asks for someone else, anything else
-    goes to the supporter (no reply: returns []). Unpaired: a bare 1-5 soon after a pairing ended
-    rates it. None when the text is not the relay's."""
+    goes to the supporter (no reply: returns []). Unpaired (and `rating`: no question of a flow
+    waiting for an answer): a bare 1-5 soon after a pairing ended rates it. None when the text is
+    not the relay's."""
     paired = pairing.active_pairing(session, member)
     if paired is None:
-        thanks = rate(session, member, body, now)
+        thanks = rate(session, member, body, now) if rating else None
         return [thanks] if thanks else None
     command = member_command(body)
     if command == "done":

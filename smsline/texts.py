@@ -23,10 +23,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Hola, somos {program}. Nos alegra que escribas. Escribe AYUDA para info o PARAR "
         "para salir. ¿En crisis? Llama o escribe al 988.",
     },
-    "supporter_ack": {
-        "en": "Thanks, {name}. Nothing is waiting for you right now.",
-        "es": "Gracias, {name}. No hay nada pendiente para ti ahora.",
-    },
     "later": {
         "en": "No problem. We'll check in again in about an hour. Take care.",
         "es": "Claro. Te escribimos de nuevo en una hora. Cuídate.",
@@ -286,14 +282,6 @@ VOICE_WELCOME = {
     "escríbenos a este número cuando quieras. Si estás en crisis, cuelga y llama al 9 8 8. "
     "Si alguien puede tener una sobredosis, llama al 9 1 1.",
 }
-
-VOICE_CRISIS = {
-    "en": "If you are in crisis, hang up and call or text 9 8 8 now, any time. If someone may be "
-    "overdosing, call 9 1 1 and give naloxone if you have it. We are letting a peer know.",
-    "es": "Si estás en crisis, cuelga y llama o escribe al 9 8 8 ahora, a cualquier hora. Si alguien "
-    "puede tener una sobredosis, llama al 9 1 1 y dale naloxona si tienes. Avisamos a un compañero.",
-}
-
 
 # A peer by phone (voice_peer.py): spoken, so numbers are read digit by digit.
 VOICE_PEER = {

@@ -120,7 +120,7 @@ def test_yes_to_the_peer_offer_by_day_pages_the_coordinators_once(
     coordinator = create_supporter(session, coordinator=True, timezone="America/Chicago")
     member = enrol_by_text(session)
     reply = answer_a_day(line, twilio_post, monkeypatch, member, 0, *HARD_DAY, "yes")
-    assert OFFER in reply and "I've asked our peer team" in reply
+    assert OFFER in reply and "no peer is on call right now" in reply  # said honestly
     (page,) = rows(session, "followup")  # the hard day's page went at once; nothing more
     assert page.supporter_id == coordinator.id and page.status == "sent"
     assert rows(session, "page") == []

@@ -164,7 +164,9 @@ def test_simulated_supporter_is_created_once_and_answered_as_a_supporter(
     )
     assert len(rows(session, AuditEntry, AuditEntry.action == "supporter.simulated")) == 2
     replies = send(client, "+12015550160", "hi").get_json()["replies"]
-    assert replies == [text("supporter_ack", "en", name="Jordan")]
+    assert replies == [text("supporter_help", "en")]
+    replies = send(client, "+12015550160", "status").get_json()["replies"]
+    assert replies == ["Jordan: you're off call. Talking with: nobody. Text ON to go on call."]
 
 
 @pytest.mark.parametrize("number", ["", "123", "not a number", "+1 201 555 01", None])

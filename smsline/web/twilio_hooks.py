@@ -7,7 +7,8 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from smsline import calls, checkin_calls, db, inbound, outbox, phones
+from smsline import calls, checkin_calls, crypto, db, inbound, outbox, phones, voice_peer
+from smsline.models import Member, Supporter, utcnow
 from smsline.web import signatures
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,97 @@ def voice() -> Response:
     except phones.InvalidPhone:
         caller = None  # anonymous or withheld: they still hear how to reach us and 988
     to = request.form.get("To", "")
-    return _xml(calls.answer_call(_line(), db.get_session(), caller, to))
+    session = db.get_session()
+    if caller is not None:  # a supporter calling a relay number is put through to their member
+        bridge = voice_peer.supporter_call(session, caller, to)
+        if bridge is not None:
+            return _xml(bridge)
+    return _xml(calls.answer_call(_line(), session, caller, to))
+
+
+def _member_arg(session) -> Member:  # noqa: ANN001
+    try:
+        member = session.get(Member, int(request.args["m"]))
+    except (KeyError, ValueError):
+        abort(400, "m must be the number of a member")
+    if member is None:
+        abort(404, "no such member")
+    return member
+
+
+@bp.post("/voice/peer")
+def voice_peer_step() -> Response:
+    """A peer by phone, after the ring-all: `after` (how the <Dial> ended), `choice` (1 leave a
+    message, 0 the crisis options), `saved` (the message was recorded). Only the member's own
+    call (From, or To on a call of ours) reaches their steps."""
+    line, session = _line(), db.get_session()
+    member = _member_arg(session)
+    ours = request.form.get("Direction", "").startswith("outbound")
+    caller, to = ("To", "From") if ours else ("From", "To")
+    try:
+        number = phones.normalise(request.form.get(caller, ""))
+    except phones.InvalidPhone:
+        abort(400, f"{caller} must be a phone number")
+    if member.phone_hash != crypto.current().index(number):
+        abort(403, "that member is not on this call")
+    base, step = line.config.public_url or "", request.args.get("step")
+    if step == "after":
+        return _xml(voice_peer.after_dial(base, member, request.form.get("DialCallStatus", "")))
+    if step == "choice":
+        answer = voice_peer.choice(
+            base, session, member, request.form.get("Digits", ""), request.form.get(to, "")
+        )
+        line.commit(session)
+        return _xml(answer)
+    if step == "saved":
+        answer, texts = voice_peer.voicemail(
+            session, member, request.form.get("RecordingUrl") or None, utcnow()
+        )
+        for body in texts:
+            outbox.write(session, to=member.phone, body=body, kind="peer", member_id=member.id)
+        line.commit(session)
+        return _xml(answer)
+    abort(400, "step must be after, choice or saved")
+
+
+@bp.post("/voice/whisper")
+def voice_whisper() -> Response:
+    """The supporter's leg of a ring-all: the whisper, then (`step=key`) what they pressed."""
+    line, session = _line(), db.get_session()
+    try:
+        member_id, supporter = (
+            int(request.args["m"]),
+            session.get(Supporter, int(request.args["s"])),
+        )
+    except (KeyError, ValueError):
+        abort(400, "m and s must be a member's and a supporter's number")
+    if supporter is None:
+        abort(404, "no such supporter")
+    base = line.config.public_url or ""
+    if request.args.get("step") != "key":
+        return _xml(voice_peer.whisper(base, member_id, supporter))
+    answer = voice_peer.whisper_key(
+        session, member_id, supporter, request.form.get("Digits", ""), utcnow()
+    )
+    line.commit(session)
+    return _xml(answer)
+
+
+@bp.post("/voice/crisis")
+def voice_crisis() -> Response:
+    """The crisis options' keypad: 1 (or nothing) 988, 2 the coordinators on call."""
+    session = db.get_session()
+    member = (
+        session.get(Member, int(request.args["m"])) if request.args.get("m", "").isdigit() else None
+    )
+    language = member.language if member else "en"
+    ours = request.form.get("Direction", "").startswith("outbound")
+    line_number = request.form.get("From" if ours else "To", "")
+    return _xml(
+        voice_peer.crisis_choice(
+            session, language, request.form.get("Digits", ""), line_number, utcnow()
+        )
+    )
 
 
 @bp.post("/voice/answer")
