@@ -27,6 +27,7 @@ from smsline import (
     flowstore,
     keywords,
     outbox,
+    pairing,
     relay,
     settings,
     supporters,
@@ -307,8 +308,9 @@ def route(
             from_number=record.to_number,
             details={"kind": match.kind},
         )
-        if member is not None:  # during a pairing it still reaches the supporter
-            relay.crisis(session, member, words, language, utcnow())
+        if member is not None:  # during a pairing it still reaches the supporter; otherwise
+            relay.crisis(session, member, words, language, utcnow())  # a peer is asked for,
+            pairing.request(session, member, "crisis", utcnow(), all_at_once=True)  # all at once
         return _with_media_notice(session, answer, message, member, supporter, language)
 
     # 2. Compliance.

@@ -57,11 +57,17 @@ def active_pairing(session: Session, member: Member) -> Pairing | None:
 
 
 def request(
-    session: Session, member: Member, source: str, now: datetime, skip: list[int] | None = None
+    session: Session,
+    member: Member,
+    source: str,
+    now: datetime,
+    skip: list[int] | None = None,
+    all_at_once: bool = False,
 ) -> list[str]:
-    """A member asks for a peer: open a request and offer it (never to the supporters in `skip`);
-    returns the texts for the member (the caller sends them: as the reply to their text, or
-    through the outbox)."""
+    """A member asks for a peer: open a request and offer it (never to the supporters in `skip`;
+    a crisis, `all_at_once`: to every fitting supporter on call, all tiers together); returns the
+    texts for the member (the caller sends them: as the reply to their text, or through the
+    outbox)."""
     pairing = active_pairing(session, member)
     if pairing is not None:
         supporter = session.get(Supporter, pairing.supporter_id)
@@ -86,7 +92,16 @@ def request(
         subject_id=member.id,
         details={"request": peer_request.id, "source": source},
     )
-    if offer_next(session, peer_request, member, now):
+    if all_at_once:
+        everyone = [entry.supporter for entry in fitting(session, member, now)]
+        if everyone:
+            _send_offers(session, peer_request, member, everyone, now)
+            peer_request.tier = len(roster.TIERS) - 1  # nobody left to escalate to
+            peer_request.next_step_at = now + timedelta(
+                minutes=settings.get(session, "offer_escalation_minutes")
+            )
+            return [text("peer_finding", member.language)]
+    elif offer_next(session, peer_request, member, now):
         return [text("peer_finding", member.language)]
     peer_request.status, peer_request.promised = "unmet", True
     peer_request.next_step_at = None

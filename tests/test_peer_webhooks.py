@@ -151,3 +151,23 @@ def test_by_phone_the_peer_option_rings_with_a_whisper(twilio_post, session, shi
     assert put_through.find("Dial").text == "988"
     stranger = {**call, "From": "+12015550999"}
     assert twilio_post(after, {**stranger, "DialCallStatus": "no-answer"}).status_code == 403
+
+
+def test_a_crisis_text_asks_every_supporter_on_call_at_once(twilio_post, session, shipped) -> None:  # noqa: ANN001
+    create_line_number(session)
+    session.commit()
+    ana = create_supporter(session, name="Ana", timezone="America/Chicago")
+    cam = create_supporter(session, name="Cam", timezone="America/Chicago", coordinator=True)
+    luz = create_member(session, nickname="Luz", status="active", language="es")
+    text_in(twilio_post, "ON", ana.phone)
+    (resources,) = text_in(twilio_post, "ya no aguanto, me quiero matar", luz.phone)
+    assert "988" in resources
+    to_ana = [row.body_enc for row in sent_to(session, ana.phone_hash)]
+    assert any("may be in crisis" in body for body in to_ana)  # the page
+    assert any("would like to talk (Spanish)" in body for body in to_ana)  # and the offer
+    (won,) = text_in(twilio_post, "YES", ana.phone)
+    assert won.startswith("Thank you! You're connected with Luz.")
+    session.rollback()
+    request = session.scalar(select(PeerRequest))
+    assert (request.source, request.status) == ("crisis", "paired")
+    assert any("may be in crisis" in r.body_enc for r in sent_to(session, cam.phone_hash))
