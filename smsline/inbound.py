@@ -365,8 +365,12 @@ def converse(
         return _later(session, member, now, waiting)
     if (paused := flow_actions.pause_by_keyword(session, member, words, now, waiting)) is not None:
         return Answer("pause", [(paused, "reply")])
+    preference = keywords.peer_preference(words)
+    if preference is not None:  # PEER WOMAN: kept for this and later requests
+        member.peer_preference = preference or None
     try:
-        flow_name = keywords.flow_for(words, consented=member.status != "new")
+        flow_name = "peer" if preference is not None else None
+        flow_name = flow_name or keywords.flow_for(words, consented=member.status != "new")
         outcome = None
         if flow_name is None:
             outcome = conversations.answer(session, member, words, now, channel, waiting)

@@ -45,6 +45,23 @@ PAUSE = re.compile(
 )
 UNIT_DAYS = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "semana": 7, "semanas": 7}
 UNIT_DAYS |= {"month": 30, "months": 30, "mes": 30, "meses": 30}
+# PEER WOMAN / TALK MAN / HABLAR MUJER: ask for a peer, saying who you would rather talk with
+# (matched against supporters' `gender`); PEER ANYONE clears it.
+PEER_PREFERENCE = re.compile(
+    r"^(?:peer|talk|hablar)(?: (?:to|with|con))?(?: (?:a|an|una|un))? (?P<who>[a-z]+)$"
+)
+PREFERENCES = {
+    "woman": "woman",
+    "women": "woman",
+    "mujer": "woman",
+    "man": "man",
+    "men": "man",
+    "hombre": "man",
+    "anyone": "",
+    "anybody": "",
+    "cualquiera": "",
+    "alguien": "",
+}
 # Before a stranger has said yes to the line, only asking for a person skips the welcome.
 BEFORE_CONSENT = frozenset({"peer"})
 
@@ -56,6 +73,13 @@ def flow_for(text: str, consented: bool = True) -> str | None:
     if flow is not None and not consented and flow not in BEFORE_CONSENT:
         return None
     return flow
+
+
+def peer_preference(text: str) -> str | None:
+    """Who a member would rather talk with, from "PEER WOMAN" and the like ("" for anyone); None
+    when the text is not that."""
+    match = PEER_PREFERENCE.match(normalise(text))
+    return PREFERENCES.get(match["who"]) if match else None
 
 
 def action_for(text: str) -> str | None:

@@ -171,3 +171,23 @@ def test_a_crisis_text_asks_every_supporter_on_call_at_once(twilio_post, session
     request = session.scalar(select(PeerRequest))
     assert (request.source, request.status) == ("crisis", "paired")
     assert any("may be in crisis" in r.body_enc for r in sent_to(session, cam.phone_hash))
+
+
+def test_a_member_can_ask_for_a_woman_or_a_man_or_anyone(twilio_post, session, shipped) -> None:  # noqa: ANN001
+    create_line_number(session)
+    session.commit()
+    ana = create_supporter(session, name="Ana", timezone="America/Chicago", gender="woman")
+    ben = create_supporter(session, name="Ben", timezone="America/Chicago", gender="man")
+    sam = create_member(session, nickname="Sam", status="active")
+    text_in(twilio_post, "ON", ana.phone)
+    text_in(twilio_post, "ON", ben.phone)
+    (finding,) = text_in(twilio_post, "Peer woman", sam.phone)
+    assert finding.startswith("Thanks for reaching out.")
+    assert len(sent_to(session, ana.phone_hash)) == 1 and sent_to(session, ben.phone_hash) == []
+    assert session.get(type(sam), sam.id).peer_preference == "woman"
+    luz = create_member(session, nickname="Luz", status="active", peer_preference="man")
+    text_in(twilio_post, "hablar con cualquiera", luz.phone)
+    session.rollback()
+    session.expire_all()
+    assert session.get(type(luz), luz.id).peer_preference is None
+    assert len(sent_to(session, ben.phone_hash)) == 1  # anyone: both were offered
