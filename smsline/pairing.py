@@ -76,7 +76,7 @@ def request(
     waiting = open_request(session, member)
     if waiting is not None:
         if waiting.status == "unmet":
-            return [text("peer_still_promised", member.language)]
+            return [_with_warmline(session, member, "peer_still_promised")]
         return [text("peer_already_looking", member.language)]
     peer_request = PeerRequest(member_id=member.id, source=source, status="open", created_at=now)
     session.add(peer_request)
@@ -105,7 +105,16 @@ def request(
         return [text("peer_finding", member.language)]
     peer_request.status, peer_request.promised = "unmet", True
     peer_request.next_step_at = None
-    return [text("peer_nobody_on_call", member.language)]
+    return [_with_warmline(session, member, "peer_nobody_on_call")]
+
+
+def _with_warmline(session: Session, member: Member, key: str) -> str:
+    """A text for a member still waiting, with the line's warmline when it has one."""
+    words = text(key, member.language)
+    warmline = settings.get(session, "warmline")
+    if warmline:
+        words += " " + text("warmline", member.language, warmline=warmline)
+    return words
 
 
 def fitting(
@@ -408,7 +417,7 @@ def _promise(session: Session, peer_request: PeerRequest, member: Member, now: d
     outbox.write(
         session,
         to=member.phone,
-        body=text("peer_still_looking", member.language),
+        body=_with_warmline(session, member, "peer_still_looking"),
         kind="peer",
         member_id=member.id,
         now=now,

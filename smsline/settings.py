@@ -83,6 +83,11 @@ DEFINITIONS: dict[str, Definition] = {
     "program_name": Definition(
         "Recovery Line", _text(40), "Name the line uses for itself in texts"
     ),
+    "warmline": Definition(
+        "",
+        _text(40),
+        "A warmline offered to members waiting for a peer, e.g. 1-855-000-0000 (empty: none)",
+    ),
     "quiet_hours_start": Definition(
         "20:00", _clock, "Texting window: automated texts stop at this local time"
     ),

@@ -109,16 +109,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "minutos. Si estás en peligro, llama o escribe al 988.",
     },
     "peer_nobody_on_call": {
-        "en": "We're sorry: no peer is on call right now. We'll text you the moment someone is "
-        "free. Until then 988 answers any hour, by call or text.",
-        "es": "Lo sentimos: ahora no hay compañeros de turno. Te escribimos en cuanto alguien "
-        "esté libre. Mientras, el 988 atiende a toda hora.",
+        "en": "Sorry, no peer is on call right now. We'll text you as soon as someone is free. "
+        "988 answers any hour, call or text.",
+        "es": "Lo sentimos: no hay compañeros de turno ahora. Te avisamos en cuanto alguien "
+        "pueda. El 988 atiende siempre.",
     },
     "peer_still_looking": {
-        "en": "We haven't found a peer free yet, and we haven't forgotten you. We'll text the "
-        "moment someone is. 988 answers any hour, by call or text.",
-        "es": "Aún no encontramos un compañero libre, pero no te olvidamos. Te escribimos en "
-        "cuanto alguien pueda. El 988 atiende a toda hora.",
+        "en": "No peer is free yet, but we haven't forgotten you. We'll text the moment someone "
+        "is. 988 answers any hour, call or text.",
+        "es": "Seguimos buscando un compañero libre y no te olvidamos. Te avisamos en cuanto "
+        "alguien pueda. El 988 atiende siempre.",
+    },
+    "warmline": {
+        "en": "Or call the warmline, {warmline}.",
+        "es": "O llama al {warmline}.",
     },
     "peer_already_looking": {
         "en": "We're still finding someone for you. Hang in there; we'll text you as soon as a "
@@ -129,8 +133,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "peer_still_promised": {
         "en": "We haven't forgotten you: we'll text the moment a peer is free. 988 answers any "
         "hour, by call or text.",
-        "es": "No te olvidamos: te escribimos en cuanto un compañero esté libre. El 988 atiende "
-        "a toda hora.",
+        "es": "No te olvidamos: te avisamos en cuanto un compañero esté libre. El 988 atiende "
+        "siempre.",
     },
     "peer_already_paired": {
         "en": "You're already talking with {name}. Text here to reach them, DONE to end, or "
@@ -287,7 +291,8 @@ VOICE_WELCOME = {
 VOICE_PEER = {
     "ringing": {
         "en": "Thank you for calling. We're ringing a peer for you now. Please stay on the line.",
-        "es": "Gracias por llamar. Estamos llamando a un compañero para ti. No cuelgues, por favor.",
+        "es": "Gracias por llamar. Estamos llamando a un compañero para ti. No cuelgues, por "
+        "favor.",
     },
     "nobody": {
         "en": "We're sorry, no peer is on call right now.",

@@ -83,7 +83,7 @@ def test_nobody_on_call_is_said_at_once_and_the_promise_is_kept(session) -> None
     ana = create_supporter(session, name="Ana", timezone="America/Chicago")
     sam = create_member(session, nickname="Sam", status="active")
     (reply,) = pairing.request(session, sam, "keyword", EVENING)
-    assert reply.startswith("We're sorry: no peer is on call right now.") and "988" in reply
+    assert reply.startswith("Sorry, no peer is on call right now.") and "988" in reply
     assert (the_request(session, sam).status, the_request(session, sam).promised) == (
         "unmet",
         True,
@@ -116,7 +116,7 @@ def test_no_answer_escalates_tier_by_tier_then_the_member_is_promised(session) -
     assert texts_to(session, sam) == []  # still within the wait: no news is no noise
     pairing.escalate_due(session, EVENING + timedelta(minutes=15))  # peer_wait_minutes
     (promise,) = texts_to(session, sam)
-    assert promise.startswith("We haven't found a peer free yet")
+    assert promise.startswith("No peer is free yet")
     assert the_request(session, sam).status == "unmet"
     pairing.escalate_due(session, EVENING + timedelta(minutes=20))
     assert len(texts_to(session, sam)) == 1  # told once
@@ -136,7 +136,7 @@ def test_coordinators_are_offered_again_a_bounded_number_of_times(session) -> No
     for minutes in range(5, 60, 5):
         pairing.escalate_due(session, EVENING + timedelta(minutes=minutes))
     assert len(texts_to(session, cam)) == 3  # the offer and two repeats
-    assert texts_to(session, sam)[-1].startswith("We haven't found a peer free yet")
+    assert texts_to(session, sam)[-1].startswith("No peer is free yet")
 
 
 def test_who_fits_language_capacity_preference_and_exclusions(session) -> None:  # noqa: ANN001
@@ -259,3 +259,17 @@ def test_a_crisis_pages_everyone_on_call_and_the_roster_names_the_coordinators(s
     coordinators.tell(session, kind="outreach", text_key="outreach_page", member=sam, now=EVENING)
     paged = {row.supporter_id for row in session.scalars(select(OutboundMessage))}
     assert paged == {dee.id}  # anything else: the coordinators on call only
+
+
+def test_a_warmline_is_offered_to_members_left_waiting_when_the_line_has_one(session) -> None:  # noqa: ANN001
+    sam = create_member(session, nickname="Sam", status="active")
+    (plain,) = pairing.request(session, sam, "keyword", EVENING)
+    assert "warmline" not in plain
+    settings.set_value(session, "warmline", "1-855-555-0100", actor="test")
+    session.commit()
+    luz = create_member(session, nickname="Luz", status="active", language="es")
+    (with_warmline,) = pairing.request(session, luz, "keyword", EVENING)
+    assert with_warmline.endswith("O llama al 1-855-555-0100.")
+    from smsline import segments
+
+    assert segments.count(with_warmline).segments <= 2

@@ -115,7 +115,7 @@ def test_escalation_runs_on_tick_at(twilio_post, session, shipped, config) -> No
     session.rollback()
     request = session.scalar(select(PeerRequest))
     assert (request.status, request.promised) == ("unmet", True)
-    assert sent_to(session, sam.phone_hash)[-1].body_enc.startswith("We haven't found a peer")
+    assert sent_to(session, sam.phone_hash)[-1].body_enc.startswith("No peer is free yet")
     assert cam.id  # coordinators only hear of it through the roster's coordinator tier
 
 

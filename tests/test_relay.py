@@ -128,7 +128,7 @@ def test_new_peer_goes_to_someone_else(session) -> None:  # noqa: ANN001
     assert last_to(session, supporter_id=ana.id).body_enc == (
         "Sam has moved on to another peer. Thank you for being there."
     )
-    assert reply.startswith("We're sorry: no peer is on call")  # Ana is not offered again
+    assert reply.startswith("Sorry, no peer is on call")  # Ana is not offered again
     on_shift(session, ben)
     pairing.escalate_due(session, EVENING + timedelta(minutes=6))
     assert "would like to talk" in last_to(session, supporter_id=ben.id).body_enc
