@@ -5,19 +5,20 @@ started on."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnDefault, Insert, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from smsline import checkins, flow_actions, flowstore, schedule, settings
 from smsline.engine import run
 from smsline.engine.format import Flow
-from smsline.models import Conversation, Member
+from smsline.models import Base, Conversation, Member
 
 MAX_CHAINED_FLOWS = 3  # start_flow may hand over to another flow, a few times at most
 
@@ -87,6 +88,58 @@ def start(
     return _apply(
         session, member, conversation, flow, run.start(flow, context), context, now, outcome
     )
+
+
+def insert_now(session: Session, row: Base) -> None:
+    """Write a new ORM object (not yet flushed) with one Core INSERT returning only its id, and keep
+    it in the session as if loaded, so the flush has nothing to write for it: the unit of work for
+    one row, and RETURNING every column, cost more than the statement itself."""
+    values = new_row_values(row)
+    if row in session:
+        session.expunge(row)
+    loaded(session, row, session.execute(_INSERTS[row.__table__], values).scalar_one(), values)
+
+
+def new_row_values(row: Base) -> dict[str, Any]:
+    """What a flush would write for a new ORM object: its columns that are set and not None (the
+    ORM leaves a None out), the others their Python default if they have one."""
+    table = row.__table__
+    values = {
+        name: value
+        for name, value in vars(row).items()
+        if value is not None and name in table.c and name != "id"
+    }
+    for name, default in _python_defaults(table).items():
+        if name not in values:
+            values[name] = default.arg(None) if default.is_callable else default.arg
+    return values
+
+
+def loaded(session: Session, row: Base, row_id: int, values: dict[str, Any]) -> None:
+    """Keep `row`, just written with `values` outside the unit of work, in the session as if
+    loaded from the database (taken out of it first if it was waiting for a flush)."""
+    if row in session:
+        session.expunge(row)
+    for column in row.__table__.c:
+        setattr(row, column.key, values.get(column.key))
+    row.id = row_id
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+_INSERTS: dict[Table, Insert] = {
+    table: insert(table).returning(table.c.id)
+    for table in (Conversation.__table__, Member.__table__)
+}
+
+
+@functools.cache
+def _python_defaults(table: Table) -> dict[str, ColumnDefault]:
+    return {
+        column.key: column.default
+        for column in table.c
+        if column.default is not None and (column.default.is_scalar or column.default.is_callable)
+    }
 
 
 def answer(

@@ -239,6 +239,25 @@ INSERT_WITH_REPLY = (  # WITH inbound_row AS (INSERT ... RETURNING id) INSERT IN
     .add_cte(_inbound_row)
 )
 
+# A new sender's first text also starts their first conversation: on PostgreSQL it is written in
+# the same statement, a CTE more, and its id comes back (_write).
+_conversations = Conversation.__table__
+CONVERSATION_COLUMNS = tuple(column.key for column in _conversations.c if column.key != "id")
+_conversation_row = (
+    insert(_conversations)
+    .values(
+        {
+            name: bindparam(f"conversation_{name}", type_=_conversations.c[name].type)
+            for name in CONVERSATION_COLUMNS
+        }
+    )
+    .returning(_conversations.c.id)
+    .cte("conversation_row")
+)
+INSERT_WITH_CONVERSATION_AND_REPLY = INSERT_WITH_REPLY.add_cte(_conversation_row).returning(
+    select(_conversation_row.c.id).scalar_subquery()
+)
+
 
 def _who(
     session: Session, phone_hash: str
@@ -257,11 +276,28 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
         values = {name: getattr(record, name) for name in INBOUND_COLUMNS}
         if len(replies) == 1 and session.get_bind().dialect.name == "postgresql":
             reply = {f"reply_{name}": value for name, value in replies[0].items()}
-            session.execute(INSERT_WITH_REPLY, values | reply)
+            conversation = _new_conversation(session)
+            if conversation is None:
+                session.execute(INSERT_WITH_REPLY, values | reply)
+                return
+            row = conversations.new_row_values(conversation)
+            started = {f"conversation_{name}": row.get(name) for name in CONVERSATION_COLUMNS}
+            statement = INSERT_WITH_CONVERSATION_AND_REPLY
+            conversation_id = session.execute(statement, values | reply | started).scalar_one()
+            conversations.loaded(session, conversation, conversation_id, row)
             return
         record.id = session.execute(INSERT_INBOUND, values).scalar_one()
     if replies:
         session.execute(insert(_outbound), [row | {"inbound_id": record.id} for row in replies])
+
+
+def _new_conversation(session: Session) -> Conversation | None:
+    """The conversation this text started, when it is all the session has left to insert (a new
+    sender's welcome; nothing else waits for the flush)."""
+    if len(session.new) != 1:
+        return None
+    (pending,) = session.new
+    return pending if isinstance(pending, Conversation) and pending.member_id else None
 
 
 def _stored_answer(session: Session, message_sid: str) -> str | None:
@@ -401,10 +437,11 @@ def _language(words: str, default: str) -> str:
 
 
 def _new_member(session: Session, message: Inbound, record: InboundMessage) -> Member:
-    member = Member(status="new")
-    member.phone = message.from_
-    session.add(member)
-    session.flush()
+    """A new sender's member, written at once without the unit of work (conversations.insert_now).
+    A second first text from the number at the same moment fails here on the unique phone_hash,
+    and `receive` runs it again."""
+    member = Member(status="new", phone_hash=record.from_hash, phone_enc=message.from_)
+    conversations.insert_now(session, member)
     record.member_id = member.id
     return member
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 DEFAULT_REGION = "US"
@@ -20,6 +22,13 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhone("not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=64)
+def normalise_line(raw: str) -> str:
+    """`normalise` for a number of the line itself (a webhook's To), the same on nearly every
+    webhook: kept once parsed. Not for people's numbers, which are not kept in memory."""
+    return normalise(raw)
 
 
 def last_digits(e164: str, count: int = 4) -> str:

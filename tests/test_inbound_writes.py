@@ -105,3 +105,58 @@ def test_the_position_update_keeps_the_loaded_conversation_in_step(twilio_post, 
         1,
     )
     assert conversation.expires_at is not None and conversation.status == "active"
+
+
+def test_a_new_senders_member_and_conversation_are_the_rows_a_flush_writes(
+    twilio_post,
+    line,
+    session,  # noqa: ANN001
+) -> None:
+    """The first text writes its member and conversation by Core INSERTs: every column as the ORM
+    would have written it (defaults included), the phone encrypted at rest."""
+    from smsline import crypto
+    from smsline.models import Member
+
+    sender = phone()
+    seen = statements(line)
+    assert twilio_post("/twilio/sms", sms_form("hi", sender)).status_code == 200
+    assert sum(statement.startswith("INSERT INTO members") for statement in seen) == 1
+    assert sum("INSERT INTO conversations" in statement for statement in seen) == 1
+    kinds = [
+        statement.split(" ")[0]
+        for statement in seen
+        if "FROM settings" not in statement and "FROM flow_versions" not in statement
+    ]
+    if line.engine.dialect.name == "postgresql":  # who, the member, conversation + inbound + reply
+        assert kinds == ["SELECT", "INSERT", "WITH"]
+    session.rollback()
+    member = session.scalar(select(Member))
+    by_orm = Member(status="new")
+    by_orm.phone = phone()
+    session.add(by_orm)
+    session.flush()
+    skip = {"id", "phone_hash", "phone_enc", "created_at", "updated_at"}
+    columns = [column.key for column in Member.__table__.c if column.key not in skip]
+    assert {key: getattr(member, key) for key in columns} == {
+        key: getattr(by_orm, key) for key in columns
+    }
+    assert member.created_at is not None and member.updated_at is not None
+    assert member.phone == sender and member.phone_hash == crypto.current().index(sender)
+    stored = session.execute(
+        text("SELECT phone_enc FROM members WHERE id = :id"), {"id": member.id}
+    )
+    assert sender.encode() not in bytes(stored.scalar_one())
+    conversation = session.scalar(select(Conversation))
+    assert (conversation.member_id, conversation.flow_name, conversation.status) == (
+        member.id,
+        "welcome",
+        "active",
+    )
+    assert (conversation.channel, conversation.tries, conversation.timed_out) == ("sms", 0, False)
+    assert conversation.started_at is not None and conversation.expires_at is not None
+    session.rollback()
+    assert twilio_post("/twilio/sms", sms_form("yes", sender)).status_code == 200
+    session.rollback()
+    session.refresh(conversation)
+    assert conversation.state != "start" or conversation.status == "ended"  # moved on by its id
+    session.rollback()

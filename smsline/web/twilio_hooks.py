@@ -47,7 +47,7 @@ def sms() -> Response:
         abort(400, f"Body is longer than {MAX_BODY} characters")
     try:
         sender = phones.normalise(form["From"])
-        to = phones.normalise(form["To"])
+        to = phones.normalise_line(form["To"])
     except phones.InvalidPhone:
         abort(400, "From and To must be phone numbers (anonymous senders cannot be answered)")
     try:
