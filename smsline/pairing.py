@@ -193,20 +193,28 @@ def _send_offers(
     supporters: list[Supporter],
     now: datetime,
 ) -> None:
-    program = settings.get(session, "program_name")
     for supporter in supporters:
         session.add(Offer(request_id=peer_request.id, supporter_id=supporter.id, created_at=now))
-        language = LANGUAGE_NAMES.get(member.language, member.language)
+    _text_offers(session, member, supporters, now)
+    peer_request.rounds += 1
+    session.flush()
+
+
+def _text_offers(
+    session: Session, member: Member, supporters: list[Supporter], now: datetime
+) -> None:
+    """The offer, to each supporter: which language the member speaks, nothing else about them."""
+    program = settings.get(session, "program_name")
+    spoken = LANGUAGE_NAMES.get(member.language, member.language)
+    for supporter in supporters:
         outbox.write(
             session,
             to=supporter.phone,
-            body=text("peer_offer", supporter.language, program=program, spoken=language),
+            body=text("peer_offer", supporter.language, program=program, spoken=spoken),
             kind="offer",
             supporter_id=supporter.id,
             now=now,
         )
-    peer_request.rounds += 1
-    session.flush()
 
 
 def accept(session: Session, supporter: Supporter, now: datetime) -> list[str]:
@@ -390,17 +398,7 @@ def _offer_again(session: Session, peer_request: PeerRequest, member: Member, no
     again = [c for c in coordinators if c.id in open_offers]
     if not again:
         return 0
-    program = settings.get(session, "program_name")
-    language = LANGUAGE_NAMES.get(member.language, member.language)
-    for coordinator in again:
-        outbox.write(
-            session,
-            to=coordinator.phone,
-            body=text("peer_offer", coordinator.language, program=program, spoken=language),
-            kind="offer",
-            supporter_id=coordinator.id,
-            now=now,
-        )
+    _text_offers(session, member, again, now)
     peer_request.rounds += 1
     peer_request.next_step_at = now + timedelta(
         minutes=settings.get(session, "offer_escalation_minutes")

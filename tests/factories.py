@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
 from sqlalchemy.orm import Session
 
-from smsline.models import LineNumber, Member, Supporter
+from smsline.models import LineNumber, Member, Shift, Supporter
 
 _sids = itertools.count(1)
 _phones = itertools.count(1000)
@@ -58,3 +59,21 @@ def sms_form(body: str, sender: str, to: str = "+15005550006", **extra: str) -> 
     }
     form.update(extra)
     return form
+
+
+def create_shift(
+    session: Session, supporter: Supporter, tier: str = "primary", **fields: object
+) -> Shift:
+    """An every-day 18:00-23:00 shift in Chicago from 2027 on (evening tests are inside it)."""
+    values = {
+        "days": "daily",
+        "starts": "18:00",
+        "ends": "23:00",
+        "timezone": "America/Chicago",
+        "first_day": date(2027, 1, 1),
+        **fields,
+    }
+    shift = Shift(supporter_id=supporter.id, tier=tier, **values)
+    session.add(shift)
+    session.commit()
+    return shift

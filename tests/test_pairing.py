@@ -5,32 +5,21 @@ on the clock, the member told honestly and promised, the promise kept."""
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from smsline import pairing, settings, supporters
-from smsline.models import Exclusion, Offer, OutboundMessage, Pairing, PeerRequest, Shift
-from tests.factories import create_member, create_supporter
+from smsline.models import Exclusion, Offer, OutboundMessage, Pairing, PeerRequest
+from tests.factories import create_member, create_shift, create_supporter
 
 CHICAGO = ZoneInfo("America/Chicago")
 EVENING = datetime(2027, 6, 9, 19, 0, tzinfo=CHICAGO)
 
 
 def on_shift(session, supporter, tier: str = "primary") -> None:  # noqa: ANN001
-    session.add(
-        Shift(
-            supporter_id=supporter.id,
-            tier=tier,
-            days="daily",
-            starts="18:00",
-            ends="23:00",
-            timezone="America/Chicago",
-            first_day=date(2027, 1, 1),
-        )
-    )
-    session.commit()
+    create_shift(session, supporter, tier)
 
 
 def texts_to(session, person) -> list[str]:  # noqa: ANN001

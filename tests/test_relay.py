@@ -4,7 +4,7 @@ property: no relayed text carries the other side's number, and every one comes f
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given
@@ -20,10 +20,9 @@ from smsline.models import (
     Member,
     OutboundMessage,
     Pairing,
-    Shift,
     Supporter,
 )
-from tests.factories import create_line_number, create_member, create_supporter
+from tests.factories import create_line_number, create_member, create_shift, create_supporter
 
 CHICAGO = ZoneInfo("America/Chicago")
 EVENING = datetime(2027, 6, 9, 19, 0, tzinfo=CHICAGO)
@@ -32,18 +31,7 @@ RELAYS = ["+15005550101", "+15005550102"]
 
 
 def on_shift(session, supporter, tier: str = "primary") -> None:  # noqa: ANN001
-    session.add(
-        Shift(
-            supporter_id=supporter.id,
-            tier=tier,
-            days="daily",
-            starts="18:00",
-            ends="23:00",
-            timezone="America/Chicago",
-            first_day=date(2027, 1, 1),
-        )
-    )
-    session.commit()
+    create_shift(session, supporter, tier)
 
 
 def paired(session, supporter, nickname: str) -> Pairing:  # noqa: ANN001

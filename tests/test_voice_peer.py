@@ -5,14 +5,14 @@ options with 988 put through, and the honest answer when nobody is on call."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from smsline import crypto, supporters, voice_peer
-from smsline.models import LineNumber, OutboundMessage, Pairing, PeerRequest, Shift
-from tests.factories import create_line_number, create_member, create_supporter
+from smsline.models import LineNumber, OutboundMessage, Pairing, PeerRequest
+from tests.factories import create_line_number, create_member, create_shift, create_supporter
 
 CHICAGO = ZoneInfo("America/Chicago")
 EVENING = datetime(2027, 6, 9, 19, 0, tzinfo=CHICAGO)
@@ -22,18 +22,7 @@ RELAY = "+15005550101"
 
 
 def on_shift(session, supporter, tier: str = "primary") -> None:  # noqa: ANN001
-    session.add(
-        Shift(
-            supporter_id=supporter.id,
-            tier=tier,
-            days="daily",
-            starts="18:00",
-            ends="23:00",
-            timezone="America/Chicago",
-            first_day=date(2027, 1, 1),
-        )
-    )
-    session.commit()
+    create_shift(session, supporter, tier)
 
 
 def xml(twiml: str) -> ET.Element:
