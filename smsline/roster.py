@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from dateutil import rrule
 from sqlalchemy import or_, select
@@ -250,13 +250,6 @@ def _complement(covered: list[Interval], start: datetime, end: datetime) -> Iter
         yield (cursor, end)
 
 
-def next_shift_start(shift: Shift, after: datetime) -> datetime | None:
-    """When the shift's next stretch begins after `after` (for the text before a shift)."""
-    upcoming = [begins for begins, _ in occurrences(shift, after, after + timedelta(days=8))]
-    later = [begins for begins in upcoming if begins > after]
-    return min(later) if later else None
-
-
 def remind(session: Session, now: datetime, ahead: timedelta = SHIFT_NOTICE) -> int:
     """Text each active supporter whose shift starts within `ahead`, once a stretch (the clock's
     part); the text says when, in their time, and that OFF frees them. Returns how many."""
@@ -291,7 +284,3 @@ def remind(session: Session, now: datetime, ahead: timedelta = SHIFT_NOTICE) -> 
         )
         told += 1
     return told
-
-
-def today_local(supporter: Supporter, now: datetime) -> date:
-    return now.astimezone(schedule.zone(supporter.timezone)).date()
