@@ -23,7 +23,7 @@ PARTS = (
     ("signature check (before_request)", r"check_signature \(smsline/web/twilio_hooks.py"),
     ("stored-answer lookup (SELECT inbound by MessageSid)", r"_stored_answer \(smsline/inbound"),
     ("route(): settings, crisis, opt-out, member", r"^route \(smsline/inbound"),
-    ("outbox.write_reply (INSERT outbound, opt-out SELECT)", r"write_reply \(smsline/outbox"),
+    ("inbound._write (INSERT inbound and its replies)", r"_write \(smsline/inbound"),
     ("twiml.messages", r"^messages \(smsline/twiml"),
     ("line.commit (flush UPDATE inbound + COMMIT)", r"commit \(smsline/line"),
     ("sender lookup (SELECT supporters, members)", r"Session.scalar \(sqlalchemy/orm/session"),

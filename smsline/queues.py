@@ -57,15 +57,27 @@ class Queues:
         outbox.mark_queued(self.line, [outbound_id for outbound_id, _ in outbound_ids])
 
     def enqueue_sends(self, outbound_ids: list[tuple[int, str]]) -> None:
+        self._enqueue(
+            [
+                (queue_name, SEND_JOB, (outbound_id,), f"send-{outbound_id}")
+                for outbound_id, queue_name in outbound_ids
+            ]
+        )
+
+    def _enqueue(self, jobs: list[tuple[str, str, tuple, str]]) -> None:
+        """Put (queue, function, arguments, job id) jobs on RQ in one round trip to Redis, with
+        deterministic job ids (the job takes an id and reloads the row: running twice is safe)."""
         from rq import Queue
 
         connection = self.redis()
+        queues: dict[str, Queue] = {}
         with connection.pipeline() as pipe:
-            for outbound_id, queue_name in outbound_ids:
-                Queue(queue_name, connection=connection).enqueue(
-                    SEND_JOB,
-                    outbound_id,
-                    job_id=f"send-{outbound_id}",
+            for queue_name, function, args, job_id in jobs:
+                queue = queues.setdefault(queue_name, Queue(queue_name, connection=connection))
+                queue.enqueue(
+                    function,
+                    *args,
+                    job_id=job_id,
                     result_ttl=60,
                     failure_ttl=7 * 24 * 3600,
                     pipeline=pipe,
@@ -82,21 +94,9 @@ class Queues:
                 checkin_calls.place(self.line, call_id, now=now)
             return
         try:
-            from rq import Queue
-
-            connection = self.redis()
-            queue = Queue("bulk", connection=connection)
-            with connection.pipeline() as pipe:
-                for call_id in call_ids:
-                    queue.enqueue(
-                        CALL_JOB,
-                        call_id,
-                        job_id=f"call-{call_id}",
-                        result_ttl=60,
-                        failure_ttl=7 * 24 * 3600,
-                        pipeline=pipe,
-                    )
-                pipe.execute()
+            self._enqueue(
+                [("bulk", CALL_JOB, (call_id,), f"call-{call_id}") for call_id in call_ids]
+            )
         except Exception as error:  # Redis down: the rows stay pending and the sweep retries
             log.warning("could not enqueue %d check-in calls: %s", len(call_ids), error)
             return
@@ -123,22 +123,17 @@ class Queues:
             return results
         at = claimed_at.isoformat()
         try:
-            from rq import Queue
-
-            connection = self.redis()
-            queue = Queue("bulk", connection=connection)
-            with connection.pipeline() as pipe:
-                for batch in batches:
-                    queue.enqueue(
+            self._enqueue(
+                [
+                    (
+                        "bulk",
                         CHECKINS_JOB,
-                        batch,
-                        at,
-                        job_id=f"checkins-{int(claimed_at.timestamp())}-{batch[0]}",
-                        result_ttl=60,
-                        failure_ttl=7 * 24 * 3600,
-                        pipeline=pipe,
+                        (batch, at),
+                        f"checkins-{int(claimed_at.timestamp())}-{batch[0]}",
                     )
-                pipe.execute()
+                    for batch in batches
+                ]
+            )
         except Exception as error:  # Redis down: the claims go back, the next sweep tries again
             log.warning("could not enqueue %d check-ins: %s", len(member_ids), error)
             with self.line.sessions() as session:
