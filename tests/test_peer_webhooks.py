@@ -116,7 +116,8 @@ def test_escalation_runs_on_tick_at(twilio_post, session, shipped, config) -> No
     request = session.scalar(select(PeerRequest))
     assert (request.status, request.promised) == ("unmet", True)
     assert sent_to(session, sam.phone_hash)[-1].body_enc.startswith("No peer is free yet")
-    assert cam.id  # coordinators only hear of it through the roster's coordinator tier
+    # Cam is no coordinator on the roster: the request never reached him (offers follow tiers).
+    assert sent_to(session, cam.phone_hash) == []
 
 
 def test_by_phone_the_peer_option_rings_with_a_whisper(twilio_post, session, shipped) -> None:  # noqa: ANN001
