@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -131,6 +132,11 @@ class Member(PhoneMixin, Base):
     checkins_missed: Mapped[int] = mapped_column(Integer, default=0)  # missed in a row
     last_checkin_on: Mapped[date | None] = mapped_column(Date)  # local day of the last answer
     peer_offered_on: Mapped[date | None] = mapped_column(Date)  # local day of the last risk offer
+    # The meetings of the last list shown (ids, comma-separated, in the order numbered "1. ", "2. "
+    # ...; MORE appends): a later number, or REMIND n, means one of these.
+    meeting_list: Mapped[str | None] = mapped_column(String(400))
+    # Meeting reminders may come before the texting window opens (an early meeting).
+    early_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     line_number_id: Mapped[int | None] = mapped_column(ForeignKey("line_numbers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -564,3 +570,22 @@ class Meeting(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (UniqueConstraint("source_id", "slug"),)
+
+
+class MeetingSubscription(Base):
+    """A member reminded of a weekly meeting `minutes_before` it starts. `next_remind_at` (UTC) is
+    the next reminder, worked out in the meeting's own zone so that it follows daylight saving;
+    None when the subscription has ended (REMIND n OFF, a settings choice, the meeting retired)."""
+
+    __tablename__ = "meeting_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    minutes_before: Mapped[int] = mapped_column(Integer, default=60)
+    next_remind_at: Mapped[datetime | None] = mapped_column(index=True)
+    claimed_at: Mapped[datetime | None]  # a clock took this reminder; cleared when written
+    retired_notice_at: Mapped[datetime | None]  # told once that the meeting is no longer listed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("member_id", "meeting_id"),)
