@@ -25,6 +25,9 @@ def create_app(config: Config | None = None, transport=None) -> Flask:  # noqa: 
     app.register_blueprint(health.bp)
     if config.development:
         app.register_blueprint(simulator.bp)
+    from smsline.web import admin
+
+    admin.init_app(app, config)
     if config.proxy_fix:
         app.wsgi_app = ProxyFix(
             app.wsgi_app,

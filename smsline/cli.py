@@ -496,7 +496,7 @@ def dev(host: str, port: int, sweep_seconds: int) -> None:
 
 
 # The commands of other modules register themselves on `main` when imported.
-from smsline import meetings_cli, roster_cli  # noqa: E402, F401
+from smsline import admin_cli, meetings_cli, roster_cli  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -2,7 +2,8 @@
 
 Here: members whose check-in is due (claimed, started, written to the outbox, or written as a
 check-in call, and rescheduled in one transaction; a check-in more than `checkin_late_hours` late
-is skipped and recorded), check-in calls to place or that never reported back, outbox
+is skipped and recorded), check-in calls to place or that never reported back, meeting reminders due
+(meetings/reminders.py), outbox
 retries whose time has come, rows left `pending`/`queued` by a lost Redis or a failed
 hand-over, and rows stuck in `sending` after a killed worker (reconciled with Twilio before any
 resend). Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite transactions here begin
@@ -31,6 +32,7 @@ from smsline import (
     roster,
 )
 from smsline.meetings import importer as meetings_importer
+from smsline.meetings import reminders as meeting_reminders
 from smsline.models import FollowUp, OutboundCall, OutboundMessage, Shift
 from smsline.outbox import SENDING_STALE
 from smsline.transport import TransportError
@@ -53,6 +55,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
     counts["peer_requests"] = _peer_requests(line, now)
     counts.update(_checkins(line, now))
     counts.update(_calls(line, now))
+    counts.update(meeting_reminders.sweep(line, now))  # bulk rows: pacing hands them over below
     with line.sessions() as session:
         stuck = _claim_stuck_sending(session, now)
         session.commit()

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnDefault, Insert, Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import ColumnDefault, Insert, Table, bindparam, event, insert, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from smsline import checkins, flow_actions, flowstore, schedule, settings
@@ -199,7 +199,9 @@ def _apply(
     outcome.steps.append((flow, step, context))
     outcome.conversation = conversation
     next_flow = None
+    spoken: list[run.Effect] = []  # on a call, what actions say is spoken where they ran
     for effect in step.effects:
+        spoken.append(effect)
         if isinstance(effect, run.Say):
             outcome.texts.append(effect.text)
         elif isinstance(effect, run.Saved):  # actions later in this step see the answer
@@ -209,6 +211,7 @@ def _apply(
             result = flow_actions.apply(session, member, conversation, flow, effect, context, now)
             if isinstance(result, list):  # texts the action has for the member
                 outcome.texts.extend(result)
+                spoken.extend(run.Say(said, context.language) for said in result)
             else:
                 next_flow = result or next_flow
         elif isinstance(effect, run.CrisisOptions):
@@ -218,6 +221,8 @@ def _apply(
             checkins.ended(
                 session, member, conversation, effect.reason, context.today or now.date(), now
             )
+    if context.channel == "voice" and len(spoken) != len(step.effects):
+        outcome.steps[-1] = (flow, replace(step, effects=tuple(spoken)), context)
     if step.position is not None:
         _move(
             session,
@@ -258,14 +263,76 @@ def _move(session: Session, conversation: Conversation, **position: Any) -> None
     """Record where a conversation now stands. One already in the database gets a Core UPDATE of
     its position (this is every answer's path, where the ORM's change tracking costs more than the
     statement), and the object takes the values as already saved, so the flush does not write
-    them again; a new one is written whole by the flush."""
+    them again; a new one is written whole by the flush.
+
+    The UPDATE waits in `session.info["moves"]` until the session next runs a statement or
+    commits (`_write_moves`, from the session events below), so the webhook can send it inside
+    its own write (`take_move`): no statement ever reads the row before its move is written."""
     if conversation.id is None:
         for key, value in position.items():
             setattr(conversation, key, value)
         return
-    session.execute(MOVE, {"conversation_id": conversation.id, **position})
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, which drops the waiting moves, ends it
+    moves = session.info.setdefault("moves", {})
+    moves[conversation.id] = moves.get(conversation.id, {}) | position
     for key, value in position.items():
         set_committed_value(conversation, key, value)
+
+
+def take_move(session: Session) -> dict[str, Any] | None:
+    """The one waiting move, as `MOVED`'s parameters, taken for the caller to write in its own
+    statement; None (and nothing taken) unless exactly one waits."""
+    moves = session.info.get("moves")
+    if not moves or len(moves) != 1:
+        return None
+    ((conversation_id, position),) = session.info.pop("moves").items()
+    return {"move_conversation_id": conversation_id} | {
+        f"move_{name}": position.get(name) for name in POSITION
+    }
+
+
+# The same UPDATE as a CTE, for a statement that writes the move with its own rows.
+MOVED = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("move_conversation_id"))
+    .values(
+        {name: bindparam(f"move_{name}", type_=_conversations.c[name].type) for name in POSITION}
+    )
+    .cte("moved")
+)
+
+
+def _write_moves(session: Session) -> None:
+    moves = session.info.pop("moves", None)
+    if moves:
+        connection = session.connection()  # no do_orm_execute: this cannot recurse
+        for conversation_id, position in moves.items():
+            connection.execute(MOVE, {"conversation_id": conversation_id, **position})
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _moves_before_statement(state: ORMExecuteState) -> None:
+    if state.session.info.get("moves"):
+        _write_moves(state.session)
+
+
+@event.listens_for(Session, "before_flush")
+def _moves_before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    if session.info.get("moves"):
+        _write_moves(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _moves_before_commit(session: Session) -> None:
+    if session.info.get("moves"):
+        _write_moves(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _moves_dropped(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back or closed; a commit wrote them first
+        session.info.pop("moves", None)
 
 
 def close(conversation: Conversation, reason: str) -> None:

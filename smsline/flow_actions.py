@@ -17,6 +17,7 @@ from smsline.engine import run
 from smsline.engine.actions import CHECKIN_CHANNELS
 from smsline.engine.format import Flow
 from smsline.engine.text import format_date, plain, render
+from smsline.meetings import replies
 from smsline.models import CheckinRecord, Consent, Conversation, Member
 from smsline.texts import text
 
@@ -222,6 +223,122 @@ def pause_by_keyword(
     return text(key, member.language, days=days, date=format_date(local, member.language))
 
 
+def remind_by_keyword(
+    session: Session, member: Member, words: str, now: datetime, waiting: Conversation | None
+) -> str | None:
+    """REMIND n, REMIND n 30, REMIND n OFF, REMIND OFF, bare REMIND (and RECORDAR): meeting
+    reminders at once, from any state, answered in one text; a waiting flow keeps waiting (the
+    member may go on choosing from the list). None when the text is not one, or the member has
+    not joined."""
+    request = keywords.remind_request(words)
+    if request is None or member.status not in ("active", "paused"):
+        return None
+    from smsline.meetings import reminders  # reminders -> outbox; kept off inbound's import path
+
+    return reminders.by_keyword(session, member, request, now)
+
+
+@handles("subscribe_meeting")
+def subscribe_meeting(session, member, conversation, flow, params, context, now) -> list[str]:  # noqa: ANN001
+    """A weekly reminder of `meeting`: its number on the member's last list (what a flow saves
+    from "REMIND 2" or a choice), or "#id" for a meeting id; 60 minutes before."""
+    from smsline.meetings import reminders
+
+    meeting = _meeting_param(session, member, params.get("meeting"))
+    if meeting is None:
+        return [text("remind_no_list", member.language)]
+    return [reminders.subscribe(session, member, meeting, now)]
+
+
+@handles("unsubscribe_meeting")
+def unsubscribe_meeting(session, member, conversation, flow, params, context, now) -> list[str]:  # noqa: ANN001
+    """Reminders of `meeting` off (a list number or "#id", as subscribe_meeting), or of every
+    meeting with `meeting: all` (the settings choice)."""
+    from smsline.meetings import reminders
+
+    if str(params.get("meeting")).strip().lower() == "all":
+        reminders.stop_all(session, member, now)
+        return []
+    meeting = _meeting_param(session, member, params.get("meeting"))
+    if meeting is None:
+        return [text("remind_no_list", member.language)]
+    return [reminders.unsubscribe(session, member, meeting, now)]
+
+
+def _meeting_param(session: Session, member: Member, value: object):  # noqa: ANN202
+    """The meeting a flow names: "#12" is meeting 12; a number n the n-th of the last list."""
+    from smsline.meetings import reminders
+    from smsline.models import Meeting
+
+    raw = str(value if value is not None else "").strip()
+    if raw.startswith("#") and raw[1:].isdigit():
+        return session.get(Meeting, int(raw[1:]))
+    if not raw.isdigit():
+        return None
+    ids = reminders.shown(member)
+    number = int(raw)
+    return session.get(Meeting, ids[number - 1]) if 1 <= number <= len(ids) else None
+
+
+@handles("show_meeting_reminders")
+def show_meeting_reminders(session, member, conversation, flow, params, context, now) -> list[str]:  # noqa: ANN001
+    """The member's meeting reminders, numbered (REMIND n OFF stops one); by text only."""
+    from smsline.meetings import reminders
+
+    if context.channel == "voice":
+        return []
+    return [reminders.describe(session, member, now)]
+
+
+@handles("set_early_reminders")
+def set_early_reminders(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """Meeting reminders may come from 6am, before the member's texting window opens."""
+    member.early_reminders = bool(params.get("value"))
+
+
+MEETINGS_ENTRY = "listed"  # the meetings flow's wait for a reply after a list (or a search)
+
+
+def meetings_by_keyword(
+    session: Session,
+    member: Member,
+    words: str,
+    now: datetime,
+    channel: str = "sms",
+    waiting: Conversation | None = None,
+):  # noqa: ANN201 - conversations.Outcome (conversations -> flow_actions)
+    """MEETINGS 10001 tonight: the meetings flow, started where it waits after a list, with the
+    words after the keyword as the reply, so the search runs at once. None when the text is not
+    that, the member has not joined yet, or the published flow has no such wait (then MEETINGS
+    starts the flow from the top)."""
+    query = keywords.meeting_words(words)
+    if query is None or member.status == "new":
+        return None
+    from smsline import conversations, flowstore  # conversations -> flow_actions
+
+    try:
+        flow, version = flowstore.load(session, "meetings")
+    except flowstore.UnknownFlow:
+        return None
+    entry = flow.states.get(MEETINGS_ENTRY)
+    if entry is None or entry.wait is None or entry.wait.answer != "text":
+        return None
+    if waiting is not None and waiting.status == "active":  # a keyword interrupts what waits
+        conversations.close(waiting, "interrupted")
+    conversation = Conversation(
+        member_id=member.id,
+        flow_name=flow.name,
+        flow_version=version,
+        state=MEETINGS_ENTRY,
+        channel=channel,
+        tries=0,
+        timed_out=False,
+    )
+    session.add(conversation)
+    event = run.Input("text", query[: entry.wait.max_length or 80])
+    return conversations.feed(session, member, conversation, event, now, channel)
+
+
 @handles("resume_checkins")
 def resume_checkins(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
     member.status = "active"
@@ -311,6 +428,21 @@ def flag_risk(session, member, conversation, flow, params, context, now) -> None
     coordinators.tell(
         session, kind="risk", text_key="risk_page", member=member, urgent=False, now=now
     )
+
+
+@handles("search_meetings")
+def search_meetings(session, member, conversation, flow, params, context, now) -> list[str]:  # noqa: ANN001
+    """A meeting search, or a reply after a list (a number, MORE, another query): texts for the
+    member, or on a call the sentences to read out (meetings/replies.py)."""
+    if context.channel == "voice":
+        return replies.spoken(session, member, params.get("query"), now)
+    return replies.answer(session, member, params.get("query"), now)
+
+
+@handles("text_meetings")
+def text_meetings(session, member, conversation, flow, params, context, now) -> None:  # noqa: ANN001
+    """On a call: text the member the details of the meetings just read out."""
+    replies.text_shown(session, member, now)
 
 
 @handles("end")

@@ -222,7 +222,12 @@ REPLY_COLUMNS = (  # the keys of outbox.reply_row
 INSERT_INBOUND = insert(_inbound).returning(_inbound.c.id)
 _inbound_row = (
     insert(_inbound)
-    .values({name: bindparam(name, type_=_inbound.c[name].type) for name in INBOUND_COLUMNS})
+    .values(
+        {
+            name: bindparam(f"inbound_{name}", type_=_inbound.c[name].type)
+            for name in INBOUND_COLUMNS
+        }
+    )
     .returning(_inbound.c.id)
     .cte("inbound_row")
 )
@@ -238,6 +243,10 @@ INSERT_WITH_REPLY = (  # WITH inbound_row AS (INSERT ... RETURNING id) INSERT IN
     )
     .add_cte(_inbound_row)
 )
+
+# A returning member's answer moves their conversation on (conversations._move): on PostgreSQL
+# that UPDATE is a CTE of the same statement.
+INSERT_WITH_REPLY_AND_MOVE = INSERT_WITH_REPLY.add_cte(conversations.MOVED)
 
 # A new sender's first text also starts their first conversation: on PostgreSQL it is written in
 # the same statement, a CTE more, and its id comes back (_write).
@@ -275,10 +284,17 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
     if record.id is None:
         values = {name: getattr(record, name) for name in INBOUND_COLUMNS}
         if len(replies) == 1 and session.get_bind().dialect.name == "postgresql":
+            # Every parameter is named for its table: an UPDATE given a parameter named like one
+            # of its columns would set that column too.
+            values = {f"inbound_{name}": value for name, value in values.items()}
             reply = {f"reply_{name}": value for name, value in replies[0].items()}
             conversation = _new_conversation(session)
             if conversation is None:
-                session.execute(INSERT_WITH_REPLY, values | reply)
+                moved = conversations.take_move(session)
+                if moved is None:
+                    session.execute(INSERT_WITH_REPLY, values | reply)
+                else:
+                    session.execute(INSERT_WITH_REPLY_AND_MOVE, values | reply | moved)
                 return
             row = conversations.new_row_values(conversation)
             started = {f"conversation_{name}": row.get(name) for name in CONVERSATION_COLUMNS}
@@ -401,6 +417,13 @@ def converse(
         return _later(session, member, now, waiting)
     if (paused := flow_actions.pause_by_keyword(session, member, words, now, waiting)) is not None:
         return Answer("pause", [(paused, "reply")])
+    if (
+        reminded := flow_actions.remind_by_keyword(session, member, words, now, waiting)
+    ) is not None:
+        return Answer("remind", [(reminded, "reply")])
+    searched = flow_actions.meetings_by_keyword(session, member, words, now, channel, waiting)
+    if searched is not None:  # MEETINGS 10001 tonight: the search at once
+        return Answer("flow:meetings", [(body, "reply") for body in searched.texts])
     preference = keywords.peer_preference(words)
     if preference is not None:  # PEER WOMAN: kept for this and later requests
         member.peer_preference = preference or None

@@ -45,6 +45,28 @@ PAUSE = re.compile(
 )
 UNIT_DAYS = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "semana": 7, "semanas": 7}
 UNIT_DAYS |= {"month": 30, "months": 30, "mes": 30, "meses": 30}
+# Meeting reminders (inbound.converse, through flow_actions.remind_by_keyword; n is a number of
+# the last meeting list shown): REMIND n, REMIND n 30 (minutes before), REMIND n OFF, REMIND OFF,
+# bare REMIND (the member's reminders); RECORDAR n, RECORDAR n 30, RECORDAR n NO, RECORDAR NO.
+REMIND = re.compile(
+    r"^(?:remind|reminder|reminders|recordar|recordatorio|recordatorios|recuerdame)(?: me)?"
+    r"(?: (?P<number>[0-9]{1,3}))?"
+    r"(?: (?P<minutes>[0-9]{1,4}) ?(?:m|min|mins|minutes?|minutos?)?(?: before| antes)?)?"
+    r"(?: (?P<off>off|no|cancel|cancelar|stop|parar|end|quitar|apagar|nomas))?$"
+)
+
+
+def remind_request(text: str) -> tuple[int | None, int | None, bool] | None:
+    """A REMIND keyword as (list number, minutes before, off), any part None/False when not
+    given; None when the text is not one."""
+    match = REMIND.match(normalise(text))
+    if match is None:
+        return None
+    number = int(match["number"]) if match["number"] else None
+    minutes = int(match["minutes"]) if match["minutes"] else None
+    return number, minutes, bool(match["off"])
+
+
 # PEER WOMAN / TALK MAN / HABLAR MUJER: ask for a peer, saying who you would rather talk with
 # (matched against supporters' `gender`); PEER ANYONE clears it.
 PEER_PREFERENCE = re.compile(
@@ -62,6 +84,9 @@ PREFERENCES = {
     "cualquiera": "",
     "alguien": "",
 }
+# MEETINGS with words after it ("MEETINGS 10001 tonight", "reuniones en español") searches at
+# once with those words (inbound.converse, through flow_actions.meetings_by_keyword).
+MEETING_WORDS = re.compile(r"^(?:meetings?|reuniones|reunion) (?P<words>.+)$")
 # Before a stranger has said yes to the line, only asking for a person skips the welcome.
 BEFORE_CONSENT = frozenset({"peer"})
 
@@ -99,3 +124,10 @@ def pause_days(text: str) -> int | None:
     if number is None:
         return None
     return number * UNIT_DAYS.get(match["unit"] or "", 1)
+
+
+def meeting_words(text: str) -> str | None:
+    """The words after MEETINGS / REUNIONES ("10001 tonight"), normalised; None when the text is
+    not the keyword with words after it."""
+    match = MEETING_WORDS.match(normalise(text))
+    return match["words"] if match else None

@@ -589,3 +589,18 @@ class MeetingSubscription(Base):
     ended_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("member_id", "meeting_id"),)
+
+
+class AdminUser(Base):
+    """An account of the admin web (email and password), separate from supporters' phones. The
+    email is stored lowercased; `role` is admin, coordinator or viewer; the password only as an
+    argon2 hash."""
+
+    __tablename__ = "admin_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]

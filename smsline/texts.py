@@ -53,6 +53,81 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Para pausar los check-ins, escribe PAUSA y un número de días del 1 al 90, por "
         "ejemplo PAUSA 7. O solo PAUSA para más opciones.",
     },
+    # Meeting reminders (meetings/reminders.py). {name} is the meeting's name, or for discreet
+    # members `discreet_group`; {when} is "Mon & Thu 7pm CDT"; {at} "7pm CDT". The reminder
+    # itself avoids accents in Spanish (GSM-7, 160 characters a segment).
+    "reminder": {
+        "en": "Reminder: {name} starts at {at}. {how}Reply REMIND OFF to stop these.",
+        "es": "Recordatorio: {name} empieza a las {at}. {how}Responde RECORDAR NO para no "
+        "recibirlos.",
+    },
+    "reminder_dial": {
+        "en": "Dial {number}{extra}.",
+        "es": "Marca {number}{extra}.",
+    },
+    "reminder_dial_id": {"en": ", ID {id}", "es": ", ID {id}"},
+    "reminder_dial_code": {"en": ", code {code}", "es": ", clave {code}"},
+    "reminder_link": {"en": "Join: {url}", "es": "Entra: {url}"},
+    "reminder_place": {"en": "At {place}.", "es": "En {place}."},
+    "discreet_group": {"en": "your group", "es": "tu grupo"},
+    "remind_on": {
+        "en": "Done: a reminder comes {minutes} min before {name}, {when}. Text REMIND OFF to "
+        "stop.",
+        "es": "Listo: te avisamos {minutes} min antes de {name}, {when}. Escribe RECORDAR NO "
+        "para parar.",
+    },
+    "remind_off": {
+        "en": "OK, no more reminders for {name} ({when}).",
+        "es": "Listo, no más recordatorios de {name} ({when}).",
+    },
+    "remind_none_for": {
+        "en": "You don't have reminders for {name} ({when}), so nothing to stop.",
+        "es": "No tienes recordatorios de {name} ({when}), así que no hay nada que parar.",
+    },
+    "remind_list": {
+        "en": "Your meeting reminders: {items} To stop one, text REMIND, its number and OFF, "
+        "like REMIND 1 OFF.",
+        "es": "Tus recordatorios: {items} Para quitar uno, escribe RECORDAR, su número y NO, "
+        "por ejemplo RECORDAR 1 NO.",
+    },
+    "remind_list_empty": {
+        "en": "You have no meeting reminders. Text MEETINGS to find a meeting, then REMIND and "
+        "its number.",
+        "es": "No tienes recordatorios de reuniones. Escribe REUNIONES para buscar una y luego "
+        "RECORDAR y su número.",
+    },
+    "remind_no_list": {
+        "en": "Text MEETINGS to find a meeting first, then REMIND and its number for a weekly "
+        "reminder.",
+        "es": "Primero escribe REUNIONES para buscar una reunión y luego RECORDAR y su número "
+        "para un aviso semanal.",
+    },
+    "remind_not_on_list": {
+        "en": "I don't see a number {number} on your last meeting list. Text MEETINGS to see it "
+        "again, then REMIND and a number from it.",
+        "es": "No veo el número {number} en tu última lista. Escribe REUNIONES para verla de "
+        "nuevo y luego RECORDAR y un número.",
+    },
+    "remind_retired": {
+        "en": "Sorry, that meeting is no longer listed. Text MEETINGS to find another.",
+        "es": "Lo siento, esa reunión ya no está en la lista. Escribe REUNIONES para buscar otra.",
+    },
+    "remind_minutes_range": {
+        "en": "A reminder can come {low} to {high} minutes before, like REMIND {n} 30.",
+        "es": "El aviso puede llegar de {low} a {high} minutos antes, por ejemplo RECORDAR {n} 30.",
+    },
+    "remind_meeting_retired": {
+        "en": "{name} is no longer on the meeting list, so reminders for it have stopped. Text "
+        "MEETINGS to find another.",
+        "es": "{name} ya no está en la lista de reuniones, así que sus recordatorios pararon. "
+        "Escribe REUNIONES para buscar otra.",
+    },
+    "remind_meeting_retired_discreet": {
+        "en": "Your {when} group is no longer on our list, so its reminders have stopped. Text "
+        "MEETINGS to find another.",
+        "es": "Tu grupo de {when} ya no está en nuestra lista, así que sus avisos pararon. "
+        "Escribe REUNIONES para buscar otro.",
+    },
     "no_pictures": {
         "en": "We can't pass on pictures here, only words, so we didn't keep it.",
         "es": "Aquí no podemos pasar fotos, solo palabras, así que no la guardamos.",

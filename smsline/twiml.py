@@ -86,11 +86,17 @@ def voice_plan(
             hints=", ".join(gather.hints) or None,
         )
         for words, language in says:
-            node.say(words, language=language)
+            if words:
+                node.say(words, language=language)
+            else:  # an empty say is a pause (between meetings read out, say)
+                node.pause(length=1)
         response.append(node)
         return str(response)
     for words, language in says:
-        response.say(words, language=language)
+        if words:
+            response.say(words, language=language)
+        else:
+            response.pause(length=1)
     if hangup:
         response.hangup()
     return str(response)

@@ -1,5 +1,5 @@
 """How an inbound text is written: the inbound row and its replies' outbox rows in Core INSERTs
-(one statement on PostgreSQL for a single reply), the conversation's position in one UPDATE, the
+(one statement on PostgreSQL for a single reply, with the conversation's new position), the
 sender found in one query, and everything personal still encrypted at rest."""
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def test_a_returning_members_text_takes_few_statements(twilio_post, line, sessio
         if not statement.startswith("BEGIN") and "FROM settings" not in statement
     ]
     if line.engine.dialect.name == "postgresql":
-        assert kinds == ["SELECT", "UPDATE", "WITH"]  # who, the conversation, inbound + reply
+        assert kinds == ["SELECT", "WITH"]  # who; inbound, the conversation's move and the reply
+        assert "moved AS (UPDATE conversations SET" in seen[-1]
     else:
         assert kinds == ["SELECT", "UPDATE", "INSERT", "INSERT"]
     session.rollback()
@@ -160,3 +161,32 @@ def test_a_new_senders_member_and_conversation_are_the_rows_a_flush_writes(
     session.refresh(conversation)
     assert conversation.state != "start" or conversation.status == "ended"  # moved on by its id
     session.rollback()
+
+
+def test_a_waiting_move_is_written_before_any_other_statement_and_dropped_by_rollback(
+    session,  # noqa: ANN001
+) -> None:
+    """conversations._move defers its UPDATE; nothing may read the row before it is written."""
+    from smsline import conversations
+    from tests.factories import create_member
+
+    member = create_member(session)
+    conversation = Conversation(member_id=member.id, flow_name="menu", state="start")
+    session.add(conversation)
+    session.commit()
+    position = dict.fromkeys(conversations.POSITION) | {"state": "text", "tries": 2}
+    position |= {"answers_enc": "{}", "timed_out": False, "updated_at": conversation.started_at}
+    conversations._move(session, conversation, **position)
+    assert session.info["moves"]
+    # A Core read in the same transaction sees the new position: the move went first.
+    state = session.execute(
+        select(Conversation.__table__.c.state).where(Conversation.id == conversation.id)
+    ).scalar_one()
+    assert state == "text" and "moves" not in session.info
+    session.commit()
+
+    conversations._move(session, conversation, **(position | {"state": "later"}))
+    session.rollback()
+    assert "moves" not in session.info
+    session.expire_all()
+    assert session.get(Conversation, conversation.id).state == "text"

@@ -155,8 +155,16 @@ ACTIONS: dict[str, ActionSpec] = {
         _spec("start_flow", "end this flow and start another", {"flow": name}, ("flow",)),
         _spec("request_peer", "ask for a peer supporter", {"reason": text}),
         _spec("search_meetings", "search meetings", {"query": text}),
+        _spec("text_meetings", "on a call: text the details of the meetings read out"),
         _spec("subscribe_meeting", "meeting reminders on", {"meeting": text}, ("meeting",)),
         _spec("unsubscribe_meeting", "meeting reminders off", {"meeting": text}, ("meeting",)),
+        _spec("show_meeting_reminders", "text the member their meeting reminders, numbered"),
+        _spec(
+            "set_early_reminders",
+            "meeting reminders may come before the texting window opens (from 6am)",
+            {"value": boolean},
+            ("value",),
+        ),
         _spec(
             "notify_coordinators",
             "tell the coordinators (a text and a follow-up item)",

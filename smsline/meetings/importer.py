@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from smsline.meetings import records as feed_records
+from smsline.meetings import reminders
 from smsline.meetings.feed import FeedError, fetch, parse
 from smsline.models import Meeting, MeetingSource
 
@@ -105,6 +106,8 @@ def import_records(
         if changed or meeting.retired_at is not None:
             for name, value in changed.items():
                 setattr(meeting, name, value)
+            if changed.keys() & {"days", "time", "timezone"}:  # its reminders follow it
+                reminders.rescheduled(session, meeting, now)
             meeting.retired_at = None  # back in the feed
             meeting.updated_at = now
             summary.updated += 1
@@ -127,8 +130,8 @@ def retired_meetings(
     session: Session, source: MeetingSource, kept_slugs: set[str], now: datetime
 ) -> list[Meeting]:
     """Retire the source's active meetings not in `kept_slugs` (once: a retired meeting keeps its
-    first `retired_at`) and return them. The hook for telling their subscribers, once, when
-    subscriptions exist: the notice belongs here, in the same transaction."""
+    first `retired_at`) and return them. Their subscribers are told once, in the same
+    transaction, and their reminders end (reminders.meetings_retired)."""
     gone = [
         meeting
         for meeting in session.scalars(
@@ -138,6 +141,7 @@ def retired_meetings(
     ]
     for meeting in gone:
         meeting.retired_at = now
+    reminders.meetings_retired(session, gone, now)  # subscribers told, once
     return gone
 
 
