@@ -168,6 +168,8 @@ class Supporter(PhoneMixin, Base):
     media_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
     max_active: Mapped[int] = mapped_column(Integer, default=2, server_default="2")  # pairings
     gender: Mapped[str | None] = mapped_column(String(20))  # a fact a member may ask to match
+    # The secret of the supporter's calendar feed URL, kept only as a keyed hash (crypto.index).
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
 
@@ -513,6 +515,8 @@ class FollowUp(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(80))
+    taken_at: Mapped[datetime | None]  # a coordinator said "I'll take this one"
+    taken_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class MeetingSource(Base):
@@ -604,3 +608,20 @@ class AdminUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+
+
+class Announcement(Base):
+    """A message from the coordinators to every member who consented to announcements ("the line
+    is closed on Thanksgiving"), sent through the outbox with its quiet hours and pacing. `status`:
+    draft, sending (rows are being written), sent, cancelled; `recipients` is how many got a row."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_en: Mapped[str] = mapped_column(Text)
+    body_es: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    sent_at: Mapped[datetime | None]
