@@ -44,7 +44,36 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping (a round trip on every checkout): a connection that died with a database restart
     # is invalidated on its first error and the webhook runs again on a fresh one (inbound.receive).
-    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True)
+    engine = create_engine(
+        url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True
+    )
+    event.listen(engine, "before_cursor_execute", _begin_before_first_write)
+    return engine
+
+
+# A transaction that begins at its first write (PostgreSQL). psycopg sends BEGIN as a round trip of
+# its own before a transaction's first statement, and COMMIT is another; a webhook whose one write
+# is a single statement (a returning member's text: the inbound row, the conversation's move and
+# the reply, inbound._write) needs neither. Its session asks for LAZY_TRANSACTION: the connection
+# runs in autocommit, reads go as they come (under READ COMMITTED a read before a transaction's
+# first write sees what it would see inside it), and BEGIN is sent before the first statement that
+# writes or locks, unless the statement says it is the transaction's only write (ONLY_WRITE).
+# COMMIT and ROLLBACK then go only when a transaction is open (psycopg skips them when idle).
+LAZY_TRANSACTION = {"isolation_level": "AUTOCOMMIT", "smsline_lazy_begin": True}
+ONLY_WRITE = {"smsline_only_write": True}
+_LOCKS = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+
+
+def _begin_before_first_write(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202, PLR0913
+    if not conn.get_execution_options().get("smsline_lazy_begin"):
+        return
+    if cursor.connection.info.transaction_status != 0:  # psycopg's IDLE: no transaction yet
+        return
+    if statement.lstrip()[:6].upper() == "SELECT" and not any(lock in statement for lock in _LOCKS):
+        return
+    if context is not None and context.execution_options.get("smsline_only_write"):
+        return
+    cursor.execute("BEGIN")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -23,6 +23,7 @@ from smsline import (
     conversations,
     coordinators,
     crypto,
+    db,
     flow_actions,
     flowstore,
     keywords,
@@ -103,6 +104,8 @@ def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -
 
 
 def _receive(line: Line, session: Session, message: Inbound, plain: bool = False) -> str:
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options=db.LAZY_TRANSACTION)  # BEGIN at the first write
     from_hash = crypto.current().index(message.from_)
     member, supporter, opted_out, waiting = _who(session, from_hash)
     record = InboundMessage(
@@ -161,12 +164,12 @@ def _who_query(lateral: bool) -> Select:
     )
     waiting = aliased(Conversation, latest_waiting.lateral("waiting")) if lateral else Conversation
     query = (
-        select(Member, Supporter, OptOut.opted_out, waiting)
+        select(Member, Supporter.id, OptOut.opted_out, waiting)
         .select_from(number)
         .outerjoin(Member, Member.phone_hash == number.c.phone_hash)
         .outerjoin(Supporter, Supporter.phone_hash == number.c.phone_hash)
         .outerjoin(OptOut, OptOut.phone_hash == number.c.phone_hash)
-        .options(defer(Member.phone_enc), defer(Supporter.phone_enc))
+        .options(defer(Member.phone_enc))
     )
     if lateral:
         return query.outerjoin(waiting, true())
@@ -274,8 +277,12 @@ def _who(
     """The member or supporter with this number, whether it opted out, and the member's waiting
     conversation, in one query."""
     query = WHO[session.get_bind().dialect.name == "postgresql"]
-    member, supporter, opted_out, waiting = session.execute(query, {"phone_hash": phone_hash}).one()
-    return (None if supporter else member), supporter, bool(opted_out), waiting
+    member, supporter_id, opted_out, waiting = session.execute(
+        query, {"phone_hash": phone_hash}
+    ).one()
+    if supporter_id is not None:  # rare beside members' texts: loaded by its own query
+        return None, session.get(Supporter, supporter_id), bool(opted_out), waiting
+    return member, None, bool(opted_out), waiting
 
 
 def _write(session: Session, record: InboundMessage, replies: list[dict[str, object]]) -> None:
@@ -291,10 +298,9 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
             conversation = _new_conversation(session)
             if conversation is None:
                 moved = conversations.take_move(session)
-                if moved is None:
-                    session.execute(INSERT_WITH_REPLY, values | reply)
-                else:
-                    session.execute(INSERT_WITH_REPLY_AND_MOVE, values | reply | moved)
+                statement = INSERT_WITH_REPLY if moved is None else INSERT_WITH_REPLY_AND_MOVE
+                only = _only_write(session)  # BEGIN and COMMIT are not needed for it alone
+                session.execute(statement, values | reply | (moved or {}), execution_options=only)
                 return
             row = conversations.new_row_values(conversation)
             started = {f"conversation_{name}": row.get(name) for name in CONVERSATION_COLUMNS}
@@ -305,6 +311,13 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
         record.id = session.execute(INSERT_INBOUND, values).scalar_one()
     if replies:
         session.execute(insert(_outbound), [row | {"inbound_id": record.id} for row in replies])
+
+
+def _only_write(session: Session) -> dict[str, bool]:
+    """db.ONLY_WRITE when the statement about to run is all this transaction writes: nothing for
+    the commit's flush, no conversation move waiting (`conversations.take_move` took it)."""
+    pending = session.new or session.deleted or session.dirty or session.info.get("moves")
+    return {} if pending else db.ONLY_WRITE
 
 
 def _new_conversation(session: Session) -> Conversation | None:

@@ -5,10 +5,10 @@ sender found in one query, and everything personal still encrypted at rest."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 
 from smsline import flowstore, inbound, outbox
-from smsline.models import Conversation, InboundMessage, OutboundMessage
+from smsline.models import Conversation, InboundMessage, Member, OutboundMessage
 from tests.factories import create_line_number, phone, sms_form
 
 
@@ -190,3 +190,88 @@ def test_a_waiting_move_is_written_before_any_other_statement_and_dropped_by_rol
     assert "moves" not in session.info
     session.expire_all()
     assert session.get(Conversation, conversation.id).state == "text"
+
+
+def _commands(line):  # noqa: ANN001, ANN201
+    """Every statement psycopg sends, BEGIN and COMMIT included (from the DBAPI connection)."""
+    from psycopg import _connection_base
+
+    sent: list[str] = []
+    original = _connection_base.BaseConnection._exec_command
+
+    def exec_command(self, command, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        sent.append(bytes(command).decode().split()[0])
+        return original(self, command, *args, **kwargs)
+
+    @event.listens_for(line.engine, "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+        # Listeners run in order: the engine's own (db._begin_before_first_write) went first, so
+        # a statement that needs a transaction is already in one here ("+").
+        in_transaction = cursor.connection.info.transaction_status != 0
+        sent.append(statement.split()[0].upper() + ("+" if in_transaction else ""))
+
+    return sent, exec_command
+
+
+def test_a_returning_members_text_needs_no_begin_or_commit(
+    twilio_post, line, session, monkeypatch
+) -> None:  # noqa: ANN001
+    """On PostgreSQL the webhook's one write is one statement: no BEGIN, no COMMIT round trips."""
+    if line.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): BEGIN and COMMIT are psycopg's")
+    from psycopg import _connection_base
+
+    create_line_number(session)
+    sender = phone()
+    assert twilio_post("/twilio/sms", sms_form("hi", sender)).status_code == 200
+    sent, exec_command = _commands(line)
+    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", exec_command)
+    assert twilio_post("/twilio/sms", sms_form("hi, checking in", sender)).status_code == 200
+    assert sent == ["SELECT", "WITH"]  # who; then the one write, outside any transaction
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(InboundMessage)) == 2
+    conversation = session.scalar(select(Conversation).order_by(Conversation.id.desc()))
+    assert conversation.tries >= 1  # the re-prompt moved the conversation on, in that statement
+
+
+def test_a_new_senders_writes_are_one_transaction(twilio_post, line, session, monkeypatch) -> None:  # noqa: ANN001
+    """Several writes: BEGIN before the first, COMMIT at the end; a failure leaves nothing."""
+    if line.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): BEGIN and COMMIT are psycopg's")
+    from psycopg import _connection_base
+
+    create_line_number(session)
+    sent, exec_command = _commands(line)
+    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", exec_command)
+    assert twilio_post("/twilio/sms", sms_form("hello", phone())).status_code == 200
+    writes = [kind for kind in sent if not kind.startswith("SELECT")]
+    assert writes[-1] == "COMMIT" and all(kind.endswith("+") for kind in writes[:-1]), sent
+    assert sent[0] == "SELECT"  # who is texting: read before the transaction begins
+
+    # The write statement fails after the member was inserted: the member goes too.
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(inbound, "_write", broken)
+    members_before = session.scalar(select(func.count()).select_from(Member))
+    with pytest.raises(RuntimeError):
+        twilio_post("/twilio/sms", sms_form("hello", phone()))
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Member)) == members_before
+
+
+def test_a_locking_read_begins_the_transaction(line) -> None:  # noqa: ANN001
+    """SELECT ... FOR UPDATE under LAZY_TRANSACTION opens the transaction, so its lock is held."""
+    if line.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): the lazy BEGIN is PostgreSQL's")
+    from smsline import db
+
+    with line.sessions() as session:
+        connection = session.connection(execution_options=db.LAZY_TRANSACTION)
+        raw = connection.connection.driver_connection
+        session.execute(text("SELECT 1"))
+        assert raw.info.transaction_status == 0  # idle: a plain read opens nothing
+        session.execute(text("SELECT id FROM members FOR UPDATE"))
+        assert raw.info.transaction_status != 0  # in a transaction until the commit
+        session.commit()
+        assert raw.info.transaction_status == 0
