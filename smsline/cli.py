@@ -166,46 +166,23 @@ def supporters_add(
     gender: str | None,
 ) -> None:
     """Add a supporter (or a coordinator): at most --max-active pairings at once."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from smsline import phones, team
+    from smsline.roster_cli import team_errors
 
-    from smsline import audit, crypto, phones
-    from smsline.models import Supporter
-
-    try:
-        number = phones.normalise(phone)
-    except phones.InvalidPhone as error:
-        raise click.BadParameter(str(error), param_hint="--phone") from None
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter("not an IANA time zone", param_hint="--timezone") from None
-    languages = [code.strip().lower() for code in language.split(",") if code.strip()]
-    if not languages or any(code not in ("en", "es") for code in languages):
-        raise click.BadParameter("use en, es or en,es", param_hint="--language")
     line = _line()
-    with line.sessions() as session:
-        phone_hash = crypto.current().index(number)
-        if session.scalar(select(Supporter).where(Supporter.phone_hash == phone_hash)):
-            raise click.ClickException("a supporter with that phone number already exists")
-        supporter = Supporter(
-            name=name.strip(),
-            timezone=timezone,
-            languages=",".join(languages),
-            is_coordinator=coordinator,
-            max_active=max_active,
-            gender=gender.strip().lower() if gender else None,
-        )
-        supporter.phone = number
-        session.add(supporter)
-        session.flush()
-        audit.record(
+    with line.sessions() as session, team_errors():
+        supporter = team.add_supporter(
             session,
+            name=name,
+            phone=phone,
             actor="cli",
-            action="roster.add",
-            subject_type="supporter",
-            subject_id=supporter.id,
-            details={"coordinator": coordinator},
+            timezone=timezone,
+            languages=language,
+            coordinator=coordinator,
+            max_active=max_active,
+            gender=gender,
         )
+        number = supporter.phone
         session.commit()
         role = "coordinator" if coordinator else "supporter"
         click.echo(f"{role} {supporter.name} added (#{supporter.id}, {phones.last_digits(number)})")

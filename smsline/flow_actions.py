@@ -134,7 +134,7 @@ def record_consent(session, member, conversation, flow, params, context, now) ->
     audit.record(
         session,
         actor="member",
-        action="consent.grant",
+        action="consent.grant" if params.get("granted", True) is not False else "consent.revoke",
         subject_type="member",
         subject_id=member.id,
         reason=str(params.get("purpose")),

@@ -42,6 +42,12 @@ def deliver_checkins(member_ids: list[int], claimed_at: str) -> list[str]:
     return checkins.deliver_claimed(current_line(), member_ids, datetime.fromisoformat(claimed_at))
 
 
+def send_announcement(announcement_id: int) -> int:
+    from smsline import announcements
+
+    return announcements.write_rows(current_line(), announcement_id)
+
+
 def sweep() -> dict[str, int]:
     from smsline import clock
 

@@ -534,7 +534,7 @@ class MeetingSource(Base):
     refresh_hours: Mapped[int] = mapped_column(Integer, default=24)
     next_refresh_at: Mapped[datetime | None]  # None: refreshed only when asked
     last_imported_at: Mapped[datetime | None]  # the last import that succeeded
-    last_summary_json: Mapped[str | None] = mapped_column(Text)  # its counts
+    last_summary_json: Mapped[str | None] = mapped_column(Text)  # counts, skipped records
     last_error: Mapped[str | None] = mapped_column(String(300))  # the last failure, until a success
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 ALWAYS_ALLOWED = frozenset({"compliance", "crisis"})
 # Texts nobody asked for just now: they wait out the recipient's quiet hours ("followup": a
 # coordinator's text about a follow-up that can wait for their morning).
-AUTOMATED = frozenset({"checkin", "reminder", "notice", "outreach", "followup"})
+AUTOMATED = frozenset({"checkin", "reminder", "notice", "outreach", "followup", "announcement"})
 TERMINAL = frozenset({"delivered", "undelivered", "failed"})
 CLAIMABLE = ("pending", "queued")
 BACKOFF_BASE = timedelta(seconds=30)

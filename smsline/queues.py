@@ -20,6 +20,7 @@ CALL_JOB = "smsline.jobs.place_call"
 CHECKINS_JOB = "smsline.jobs.deliver_checkins"
 CHECKINS_BATCH = 500  # claimed check-ins a job
 SWEEP_JOB = "smsline.jobs.sweep"
+ANNOUNCEMENT_JOB = "smsline.jobs.send_announcement"
 
 
 class Queues:
@@ -140,6 +141,21 @@ class Queues:
                 checkins.release(session, member_ids, claimed_at)
                 session.commit()
         return []
+
+    def hand_over_announcement(self, announcement_id: int) -> None:
+        """Write a confirmed announcement's outbox rows: a `bulk` job by id with RQ (so a request
+        never waits on thousands of rows), here and now without it, or when Redis refuses."""
+        from smsline import announcements
+
+        assert self.line is not None
+        if not self.in_process:
+            try:
+                job_id = f"announcement-{announcement_id}"
+                self._enqueue([("bulk", ANNOUNCEMENT_JOB, (announcement_id,), job_id)])
+                return
+            except Exception as error:  # Redis down: write the rows in this process instead
+                log.warning("could not enqueue announcement %s: %s", announcement_id, error)
+        announcements.write_rows(self.line, announcement_id)
 
     def ping(self) -> bool:
         return True if self.in_process else bool(self.redis().ping())

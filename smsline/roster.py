@@ -187,31 +187,61 @@ def _end_text_overrides(session: Session, supporter: Supporter, now: datetime) -
         override.ends_at = now
 
 
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of time one supporter is on call in a tier, overrides applied. `origin` names
+    where it comes from ("shift-<id>-<UTC start>" or "override-<id>"): stable from one reading to
+    the next, so a calendar feed can use it as an event's UID."""
+
+    supporter: Supporter
+    tier: str
+    begins: datetime
+    ends: datetime
+    origin: str
+
+
+def stretches(
+    session: Session, start: datetime, end: datetime, supporter_id: int | None = None
+) -> list[Stretch]:
+    """Who is on call when, over [start, end): each active supporter's shifts (whole stretches,
+    even those that begin before `start`), cut by their overrides oldest first (the newest has the
+    last word), with the on-call overrides added. Sorted by start, tier, name."""
+    supporters = _active_supporters(session)
+    if supporter_id is not None:
+        supporters = {key: value for key, value in supporters.items() if key == supporter_id}
+    by_supporter: dict[int, list[Stretch]] = {}
+    for shift in session.scalars(select(Shift).where(Shift.supporter_id.in_(supporters))):
+        for begins, ends in occurrences(shift, start, end):
+            origin = f"shift-{shift.id}-{begins:%Y%m%dT%H%M%SZ}"
+            stretch = Stretch(supporters[shift.supporter_id], shift.tier, begins, ends, origin)
+            by_supporter.setdefault(shift.supporter_id, []).append(stretch)
+    for override in _overrides(session, start, end):  # oldest first
+        if override.supporter_id not in supporters:
+            continue
+        cut = (override.starts_at, override.ends_at or end)
+        mine = [
+            Stretch(stretch.supporter, stretch.tier, begins, ends, stretch.origin)
+            for stretch in by_supporter.get(override.supporter_id, [])
+            for begins, ends in _subtract([(stretch.begins, stretch.ends)], cut)
+        ]
+        if override.on_call:
+            supporter = supporters[override.supporter_id]
+            mine.append(Stretch(supporter, override.tier, *cut, f"override-{override.id}"))
+        by_supporter[override.supporter_id] = mine
+    found = [stretch for mine in by_supporter.values() for stretch in mine]
+    return sorted(found, key=lambda s: (s.begins, TIERS.index(s.tier), s.supporter.name, s.origin))
+
+
 def gaps(
     session: Session, start: datetime, end: datetime, tiers: Iterable[str] = ("primary", "backup")
 ) -> list[Interval]:
     """The stretches of [start, end) when nobody in `tiers` is on call."""
     tiers = tuple(tiers)
-    supporters = _active_supporters(session)
-    covered: list[Interval] = []
-    overrides = _overrides(session, start, end)
-    shifts = session.scalars(select(Shift).where(Shift.supporter_id.in_(supporters)))
-    by_supporter: dict[int, list[Interval]] = {}
-    for shift in shifts:
-        if shift.tier in tiers:
-            by_supporter.setdefault(shift.supporter_id, []).extend(occurrences(shift, start, end))
-    for supporter_id in {o.supporter_id for o in overrides} | set(by_supporter):
-        if supporter_id not in supporters:
-            continue
-        mine = _union(by_supporter.get(supporter_id, []))
-        for override in overrides:  # oldest first: the newest has the last word
-            if override.supporter_id != supporter_id:
-                continue
-            stretch = (override.starts_at, override.ends_at or end)
-            mine = _subtract(mine, stretch)
-            if override.on_call and override.tier in tiers:
-                mine = _union([*mine, stretch])
-        covered.extend(mine)
+    covered = [
+        (stretch.begins, stretch.ends)
+        for stretch in stretches(session, start, end)
+        if stretch.tier in tiers
+    ]
     return list(_complement(_union(covered), start, end))
 
 

@@ -1,17 +1,32 @@
 """`smsline supporters edit|deactivate|list` and `smsline roster ...`: the peer team and who is on
-call, from the command line. Every change is audited (who, what; never a phone number) and keeps
+call, from the command line. The rules and the audit live in smsline/team.py (the admin's roster
+page calls the same functions): every change is audited (who, what; never a phone number) and keeps
 history: a supporter is deactivated, not deleted; a shift is ended, not removed."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import select
 
 from smsline.cli import _instant, _line, main, supporters
 
-FIELDS = ("name", "timezone", "languages", "max_active", "gender", "is_coordinator")
+
+@contextmanager
+def team_errors() -> Iterator[None]:
+    """A refused change as click reports it: a bad option (exit 2) or a plain error (exit 1)."""
+    from smsline.team import TeamError
+
+    try:
+        yield
+    except TeamError as error:
+        if error.field:
+            hint = "--" + error.field.replace("_", "-")
+            raise click.BadParameter(str(error), param_hint=hint) from None
+        raise click.ClickException(str(error)) from None
 
 
 def _supporter(session, supporter_id: int):  # noqa: ANN001, ANN202
@@ -24,21 +39,10 @@ def _supporter(session, supporter_id: int):  # noqa: ANN001, ANN202
 
 
 def _zone(timezone: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from smsline import team
 
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter("not an IANA time zone", param_hint="--timezone") from None
-    return timezone
-
-
-def _clock(value: str, hint: str) -> str:
-    """A clock time typed as "8:00", "08:00" or "18:30", as "HH:MM"."""
-    try:
-        return time.fromisoformat(value.strip().zfill(5)).strftime("%H:%M")
-    except ValueError:
-        raise click.BadParameter("expected HH:MM, e.g. 18:00", param_hint=hint) from None
+    with team_errors():
+        return team.check_zone(timezone)
 
 
 @supporters.command("edit")
@@ -49,64 +53,49 @@ def _clock(value: str, hint: str) -> str:
 @click.option("--max-active", type=click.IntRange(1, 20))
 @click.option("--gender")
 @click.option("--coordinator/--not-coordinator", default=None)
-def supporters_edit(supporter_id: int, **changes: object) -> None:
+def supporters_edit(
+    supporter_id: int,
+    name: str | None,
+    timezone: str | None,
+    language: str | None,
+    max_active: int | None,
+    gender: str | None,
+    coordinator: bool | None,
+) -> None:
     """Change a supporter's details; the audit log keeps what they were."""
-    from smsline import audit
+    from smsline import team
 
-    if changes.get("timezone"):
-        _zone(str(changes["timezone"]))
-    if changes.get("language"):
-        codes = [code.strip().lower() for code in str(changes["language"]).split(",")]
-        if not codes or any(code not in ("en", "es") for code in codes):
-            raise click.BadParameter("use en, es or en,es", param_hint="--language")
-        changes["languages"] = ",".join(codes)
-    if changes.get("coordinator") is not None:
-        changes["is_coordinator"] = changes["coordinator"]
+    changes = {
+        "name": name,
+        "timezone": timezone,
+        "languages": language,
+        "max_active": max_active,
+        "gender": gender,
+        "is_coordinator": coordinator,
+    }
     line = _line()
-    with line.sessions() as session:
+    with line.sessions() as session, team_errors():
         supporter = _supporter(session, supporter_id)
-        before, after = {}, {}
-        for field in FIELDS:
-            value = changes.get(field)
-            if value is None or getattr(supporter, field) == value:
-                continue
-            before[field], after[field] = getattr(supporter, field), value
-            setattr(supporter, field, value)
-        if not after:
+        changed = team.edit_supporter(session, supporter, changes, actor="cli")
+        if not changed:
             click.echo("nothing to change")
             return
-        audit.record(
-            session,
-            actor="cli",
-            action="roster.edit",
-            subject_type="supporter",
-            subject_id=supporter.id,
-            details={"before": before, "after": after},
-        )
         session.commit()
-        click.echo(f"supporter #{supporter.id} changed: {', '.join(sorted(after))}")
+        click.echo(f"supporter #{supporter.id} changed: {', '.join(changed)}")
 
 
 @supporters.command("deactivate")
 @click.argument("supporter_id", type=int)
 def supporters_deactivate(supporter_id: int) -> None:
     """Take a supporter off the team: never on call or offered again; history is kept."""
-    from smsline import audit
+    from smsline import team
 
     line = _line()
     with line.sessions() as session:
         supporter = _supporter(session, supporter_id)
-        if not supporter.active:
+        if not team.deactivate(session, supporter, actor="cli"):
             click.echo(f"supporter #{supporter.id} was already inactive")
             return
-        supporter.active, supporter.deactivated_at = False, datetime.now(UTC)
-        audit.record(
-            session,
-            actor="cli",
-            action="roster.deactivate",
-            subject_type="supporter",
-            subject_id=supporter.id,
-        )
         session.commit()
         click.echo(f"supporter #{supporter.id} {supporter.name} deactivated")
 
@@ -150,45 +139,25 @@ def roster_shift(
     last_day: datetime | None,
 ) -> None:
     """Add a weekly shift in the supporter's own time zone."""
-    from smsline import audit, roster
-    from smsline.models import Shift
+    from smsline import team
 
-    try:
-        day_codes = roster.parse_days(days)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--days") from None
-    starts, ends = _clock(starts, "--from"), _clock(ends, "--to")
     line = _line()
-    with line.sessions() as session:
+    with line.sessions() as session, team_errors():
         supporter = _supporter(session, supporter_id)
-        if tier == "coordinator" and not supporter.is_coordinator:
-            raise click.ClickException(f"{supporter.name} is not a coordinator")
-        first = first_day.date() if first_day else date.today()
-        if last_day and last_day.date() < first:
-            raise click.BadParameter("before --first-day", param_hint="--last-day")
-        shift = Shift(
-            supporter_id=supporter.id,
-            tier=tier,
-            days=",".join(day_codes),
+        shift = team.add_shift(
+            session,
+            supporter,
+            days=days,
             starts=starts,
             ends=ends,
-            timezone=supporter.timezone,
-            first_day=first,
+            tier=tier,
+            first_day=first_day.date() if first_day else None,
             last_day=last_day.date() if last_day else None,
-        )
-        session.add(shift)
-        session.flush()
-        audit.record(
-            session,
             actor="cli",
-            action="roster.shift",
-            subject_type="supporter",
-            subject_id=supporter.id,
-            details={"shift": shift.id, "days": shift.days, "from": starts, "to": ends},
         )
         session.commit()
         click.echo(
-            f"shift #{shift.id}: {supporter.name}, {tier}, {shift.days} {starts}-{ends} "
+            f"shift #{shift.id}: {supporter.name}, {tier}, {shift.days} {shift.starts}-{shift.ends} "
             f"{supporter.timezone}"
         )
 
@@ -198,7 +167,7 @@ def roster_shift(
 @click.option("--last-day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="default: today")
 def roster_end_shift(shift_id: int, last_day: datetime | None) -> None:
     """End a shift on a day (kept in the history)."""
-    from smsline import audit
+    from smsline import team
     from smsline.models import Shift
 
     line = _line()
@@ -206,15 +175,7 @@ def roster_end_shift(shift_id: int, last_day: datetime | None) -> None:
         shift = session.get(Shift, shift_id)
         if shift is None:
             raise click.ClickException(f"no shift #{shift_id}")
-        shift.last_day = last_day.date() if last_day else date.today()
-        audit.record(
-            session,
-            actor="cli",
-            action="roster.end_shift",
-            subject_type="supporter",
-            subject_id=shift.supporter_id,
-            details={"shift": shift.id, "last_day": shift.last_day.isoformat()},
-        )
+        team.end_shift(session, shift, actor="cli", last_day=last_day.date() if last_day else None)
         session.commit()
         click.echo(f"shift #{shift.id} ends {shift.last_day.isoformat()}")
 
@@ -227,32 +188,21 @@ def roster_end_shift(shift_id: int, last_day: datetime | None) -> None:
 @click.option("--tier", type=click.Choice(["primary", "backup", "coordinator"]), default="primary")
 def roster_override(supporter_id: int, on_call: bool, starts: str, ends: str, tier: str) -> None:
     """Put someone on or off call for a while, whatever their shifts say."""
-    from smsline import audit
-    from smsline.models import Override
+    from smsline import team
 
     begins, until = _instant(starts), _instant(ends)
-    if until <= begins:
-        raise click.BadParameter("must be after --from", param_hint="--to")
     line = _line()
-    with line.sessions() as session:
+    with line.sessions() as session, team_errors():
         supporter = _supporter(session, supporter_id)
-        override = Override(
-            supporter_id=supporter.id,
+        team.add_override(
+            session,
+            supporter,
             on_call=on_call,
-            tier=tier,
             starts_at=begins,
             ends_at=until,
-            source="cli",
-        )
-        session.add(override)
-        session.flush()
-        audit.record(
-            session,
+            tier=tier,
             actor="cli",
-            action="roster.override",
-            subject_type="supporter",
-            subject_id=supporter.id,
-            details={"override": override.id, "on_call": on_call},
+            source="cli",
         )
         session.commit()
         state = "on" if on_call else "off"

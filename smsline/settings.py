@@ -54,6 +54,17 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
+def _zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError("expected an IANA time zone, for example America/Chicago") from None
+    return value
+
+
 def _phrases(raw: str) -> list[str]:
     """A comma- or newline-separated list; also accepts a JSON list."""
     text = raw.strip()
@@ -87,6 +98,9 @@ DEFINITIONS: dict[str, Definition] = {
         "",
         _text(40),
         "A warmline offered to members waiting for a peer, e.g. 1-855-000-0000 (empty: none)",
+    ),
+    "line_timezone": Definition(
+        "America/New_York", _zone, "The line's own time zone: its months in the admin's reports"
     ),
     "quiet_hours_start": Definition(
         "20:00", _clock, "Texting window: automated texts stop at this local time"
@@ -190,17 +204,25 @@ def forget() -> None:
 
 
 def set_value(session: Session, key: str, raw: str, actor: str) -> Any:
-    """Parse, store and audit a change; the caller commits."""
+    """Parse, store and audit a change (the old and the new value: no setting is a secret); the
+    caller commits."""
     definition = _definition(key)
     value = definition.parse(raw)
     row = session.get(Setting, key)
+    before = row.value if row is not None else definition.default
     if row is None:
         row = Setting(key=key, value_json=json.dumps(value), updated_by=actor)
         session.add(row)
     else:
         row.value_json = json.dumps(value)
         row.updated_by = actor
-    audit.record(session, actor=actor, action="setting.change", reason=key)
+    audit.record(
+        session,
+        actor=actor,
+        action="setting.change",
+        reason=key,
+        details={"before": before, "after": value},
+    )
     session.flush()
     forget()
     return value

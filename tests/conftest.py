@@ -17,6 +17,7 @@ from smsline.config import Config
 from smsline.migrate import upgrade
 from smsline.models import Base
 from smsline.transport.local import LocalTransport
+from tests.browser_support import chromium, live_server  # noqa: F401 - one per session
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://line.example.org"

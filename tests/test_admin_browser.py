@@ -7,55 +7,30 @@ swapped in behind the server."""
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from smsline import create_app, flowstore
 from tests.admin_support import PASSWORD, create_account
+from tests.browser_support import Current
 
-CHROMIUM = os.environ.get("SMSLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHECKIN = (flowstore.FLOWS / "checkin.yaml").read_text(encoding="utf-8")
 TIMEOUT_MS = 15_000
 
 
-class Current:
-    """The WSGI app behind the live server: each test puts its own app here."""
-
-    app = None
-
-    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
-        return self.app(environ, start_response)
+@pytest.fixture(scope="session")
+def live(live_server) -> tuple[str, Current]:  # noqa: ANN001
+    """The session's one server (tests/conftest.py): the other browser test files import this
+    fixture, and each importing module still shares the one server."""
+    return live_server
 
 
 @pytest.fixture(scope="session")
-def live() -> Iterator[tuple[str, Current]]:
-    current = Current()
-    server = make_server("127.0.0.1", 0, current, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", current
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("needs Playwright for Python (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
+def browser(chromium):  # noqa: ANN001, ANN201
+    """The session's one chromium (tests/conftest.py), however many modules import this."""
+    return chromium
 
 
 @pytest.fixture
@@ -124,7 +99,7 @@ def test_log_in_and_see_each_page(page, site, line) -> None:  # noqa: ANN001
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{site}/admin/")
-    assert "Dashboard: coming" in page.inner_text("main")
+    page.get_by_role("heading", name="Dashboard", exact=True).wait_for()
     shot(page, "home")
     page.get_by_role("navigation").get_by_role("link", name="Flows").click()
     page.get_by_role("link", name="checkin").wait_for()

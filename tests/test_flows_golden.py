@@ -567,7 +567,7 @@ TEXT_TRANSCRIPTS = [
                 "saved choice = 'settings'",
                 "act start_flow {'flow': 'settings'}",
                 "ended start_flow",
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
             ]),
         ],
     ),
@@ -1226,7 +1226,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1258,7 +1258,7 @@ TEXT_TRANSCRIPTS = [
         replace(SAM, texting_window=("07:00", "22:00")),
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1282,7 +1282,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("texting hours", [
                 "saved setting = 'texting_hours'",
@@ -1310,7 +1310,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
             ]),
             ("7", [
                 "saved setting = 'texting_hours'",
@@ -1334,7 +1334,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("AJUSTES", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
             ]),
             ("pausa", [
                 "saved setting = 'pause'",
@@ -1357,7 +1357,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("PAUSE", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("2", [
                 "saved setting = 'pause'",
@@ -1377,7 +1377,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("take a break", [
                 "saved setting = 'pause'",
@@ -1400,7 +1400,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("RESUME", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
             ]),
             ("3", [
                 "saved setting = 'resume'",
@@ -1411,12 +1411,52 @@ TEXT_TRANSCRIPTS = [
         ],
     ),
     Transcript(
+        "settings: news from the line, yes (the consent ledger keeps the question's words)",
+        "settings",
+        SAM,
+        [
+            ("SETTINGS", [
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+            ]),
+            ("9", [
+                "saved setting = 'news'",
+                "en: News from the line: want a text now and then with news like holiday hours? YES to get them, NO for none.",
+            ]),
+            ("yes", [
+                "saved news = True",
+                "en: Done: we'll text you news from the line now and then. Text SETTINGS to change that.",
+                "act record_consent {'purpose': 'announcements', 'wording': 'news'}",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
+        "settings: news from the line, no, Spanish",
+        "settings",
+        LUPE,
+        [
+            ("AJUSTES", [
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+            ]),
+            ("noticias", [
+                "saved setting = 'news'",
+                "es: Noticias de la línea: ¿quieres un mensaje de vez en cuando, como horarios de fiestas? SÍ para recibirlos, NO para ninguno.",
+            ]),
+            ("no", [
+                "saved news = False",
+                "es: Listo: no te mandaremos noticias de la línea. Escribe AJUSTES para cambiarlo.",
+                "act record_consent {'purpose': 'announcements', 'wording': 'news', 'granted': False}",
+                "ended done",
+            ]),
+        ],
+    ),
+    Transcript(
         "settings: language leads to the language flow",
         "settings",
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("4", [
                 "saved setting = 'language'",
@@ -1438,7 +1478,7 @@ TEXT_TRANSCRIPTS = [
         SAM_DISCREET,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("5", [
                 "saved setting = 'discreet'",
@@ -1458,7 +1498,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
             ]),
             ("mensajes discretos", [
                 "saved setting = 'discreet'",
@@ -1478,7 +1518,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1506,7 +1546,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart check-ins, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 meeting reminders.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
             ]),
             ("6", [
                 "saved setting = 'checkin_by'",
@@ -1526,7 +1566,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
             ]),
             ("llamada", [
                 "saved setting = 'checkin_by'",
@@ -1946,6 +1986,7 @@ CALL_TRANSCRIPTS = [
                 "es-US: Marca 6 para llamada o texto.",
                 "es-US: Marca 7 para horario de mensajes.",
                 "es-US: Marca 8 para recordatorios de reuniones.",
+                "es-US: Marca 9 para noticias.",
                 "es-US: Marca 0 en cualquier momento para ayuda en crisis.",
                 "gather dtmf speech, 1 digit",
             ]),
@@ -1980,6 +2021,7 @@ CALL_TRANSCRIPTS = [
                 "en-US: Press 6 for call or text.",
                 "en-US: Press 7 for texting hours.",
                 "en-US: Press 8 for meeting reminders.",
+                "en-US: Press 9 for news from the line.",
                 "en-US: Press 0 at any time for crisis help.",
                 "gather dtmf speech, 1 digit",
             ]),

@@ -129,8 +129,9 @@ ACTIONS: dict[str, ActionSpec] = {
         _spec("set_discreet", "discreet wording on or off", {"value": boolean}, ("value",)),
         _spec(
             "record_consent",
-            "add to the consent ledger: the purpose and the state whose text was the wording",
-            {"purpose": text, "wording": name},
+            "add to the consent ledger: the purpose, the state whose text was the wording, and"
+            " granted (default true; false records a no or a revocation)",
+            {"purpose": text, "wording": name, "granted": boolean},
             ("purpose", "wording"),
             states=("wording",),
         ),

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from smsline.meetings import records as feed_records
 from smsline.meetings import reminders
-from smsline.meetings.feed import FeedError, fetch, parse
+from smsline.meetings.feed import FeedError, fetch, parse, split_key
 from smsline.models import Meeting, MeetingSource
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE = timedelta(hours=1)
+SKIPPED_KEPT = 100  # skipped records (with reasons) kept in a source's last summary
 REFRESH_PER_CALL = 3  # sources re-read per call of refresh_due (each may take a fetch timeout)
 
 
@@ -53,6 +54,15 @@ class Summary:
             "retired": self.retired,
             "skipped": len(self.skipped),
         }
+
+    def stored(self) -> dict[str, Any]:
+        """The counts and the first SKIPPED_KEPT skipped records with their reasons, as kept on
+        the source for the admin's meetings page."""
+        kept = [
+            {"index": s.index, "slug": s.slug, "reason": s.reason[:200]}
+            for s in self.skipped[:SKIPPED_KEPT]
+        ]
+        return {**self.counts(), "skipped_records": kept}
 
     def describe(self) -> str:
         return (
@@ -117,7 +127,7 @@ def import_records(
 
     source.kind = summary.kind
     source.last_imported_at = now
-    source.last_summary_json = json.dumps(summary.counts(), sort_keys=True)
+    source.last_summary_json = json.dumps(summary.stored(), sort_keys=True)
     source.last_error = None
     source.next_refresh_at = (
         now + timedelta(hours=source.refresh_hours) if source.refresh_hours else None
@@ -173,6 +183,30 @@ def refresh(session: Session, source_id: int, now: datetime) -> Summary:
         raise
     log.info("meeting source %s refreshed: %s", name, summary.describe())
     return summary
+
+
+def add_source(
+    session: Session,
+    *,
+    name: str,
+    location: str,
+    now: datetime,
+    timezone: str | None = None,
+    key: str | None = None,
+    refresh_hours: int = 24,
+) -> tuple[MeetingSource, Summary]:
+    """A new source, read at once: the feed is fetched before anything is written, then the source
+    is created and imported in the caller's transaction (the caller commits). FeedError: nothing
+    is created. A `key=` in a URL is moved to the encrypted key."""
+    location, key_in_url = split_key(location.strip())
+    key = key or key_in_url
+    records = parse(fetch(location, key), location)
+    source = MeetingSource(name=name, url=location, timezone=timezone, refresh_hours=refresh_hours)
+    if key:
+        source.key_enc = key
+    session.add(source)
+    session.flush()
+    return source, import_records(session, source, records, now)
 
 
 def refresh_due(session: Session, now: datetime, limit: int = REFRESH_PER_CALL) -> dict[str, str]:

@@ -7,18 +7,33 @@ transport and shows up in the simulated phone's inbox. The blueprint refuses to 
 simulator never reaches Twilio") when Twilio is configured or the transport is not the local one;
 create_app registers it in development mode only. Phone numbers travel in JSON POST bodies only,
 never in URLs or logs, and the endpoints accept nothing but JSON, which a cross-site form cannot send.
+
+`blueprint()` builds it; the admin mounts a second one at /admin/simulator (web/admin/simulator.py),
+behind the admin's login, role and CSRF checks, in production too, with the same refusal and one
+more rule: only the fictional numbers 555-0100 to 555-0199, so it can never show a real person's texts.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
 import phonenumbers
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,14 +43,6 @@ from smsline.models import InboundMessage, OutboundMessage, Supporter
 from smsline.phones import DEV_LINE_NUMBER
 from smsline.transport.local import LocalTransport
 from smsline.web.twilio_hooks import MAX_BODY
-
-bp = Blueprint(
-    "simulator",
-    __name__,
-    url_prefix="/simulator",
-    template_folder="templates",
-    static_folder="static",
-)
 
 REFUSAL = "the simulator never reaches Twilio"
 MAX_NAME = 80  # Supporter.name
@@ -69,6 +76,30 @@ PRESETS = (
 )
 
 
+FICTIONAL = range(100, 200)  # 555-0100 to 555-0199, in any North American area code
+
+
+def is_fictional(e164: str) -> bool:
+    """A North American number reserved for fiction: +1 NPA 555-0100 to 555-0199."""
+    digits = e164.removeprefix("+1")
+    return (
+        e164.startswith("+1")
+        and len(digits) == 10
+        and digits[3:6] == "555"
+        and int(digits[6:]) in FICTIONAL
+    )
+
+
+def available(line: Line) -> bool:
+    """Only on the local transport, with Twilio unconfigured, can no simulated text leave."""
+    return not line.config.uses_twilio and isinstance(line.transport, LocalTransport)
+
+
+def _option(name: str, default: Any) -> Any:
+    """An option of the simulator blueprint serving this request (see `blueprint`)."""
+    return getattr(current_app.blueprints.get(request.blueprint or ""), name, default)
+
+
 def _line() -> Line:
     return current_app.extensions["smsline"]
 
@@ -79,21 +110,23 @@ def _error(status: int, message: str) -> Response:
     return response
 
 
-@bp.before_request
 def refuse_real_phones() -> Response | None:
-    """Run only on the local transport, so no simulated text can reach a real phone."""
-    line = _line()
-    if line.config.uses_twilio or not isinstance(line.transport, LocalTransport):
+    """Run only on the local transport, so no simulated text can reach a real phone. (A page view
+    marked `explains_refusal` shows the refusal itself.)"""
+    if not available(_line()):
+        view = current_app.view_functions.get(request.endpoint or "")
+        if request.method == "GET" and getattr(view, "explains_refusal", False):
+            return None
+        status = _option("refusal_status", 403)
         if request.method == "GET":
-            return Response(REFUSAL + "\n", status=403, mimetype="text/plain")
-        return _error(403, REFUSAL)
+            return Response(REFUSAL + "\n", status=status, mimetype="text/plain")
+        return _error(status, REFUSAL)
     return None
 
 
-@bp.after_request
 def no_store(response: Response) -> Response:
     """Simulated conversations are personal data in shape: never cached."""
-    if request.endpoint != "simulator.static":
+    if not (request.endpoint or "").endswith(".static"):
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -103,15 +136,20 @@ def line_number(session: Session) -> str:
     return outbox.default_from(session) or DEV_LINE_NUMBER
 
 
-@bp.get("")
+def line_display() -> str:
+    """The line's number as people write it, for the page."""
+    return Preset(line_number(db.get_session()), "", "line").display
+
+
 def page() -> Response:
     """The simulator page: two phones, each texting the line as whoever it is set to."""
-    number = line_number(db.get_session())
     response = Response(
         render_template(
             "simulator.html",
             presets=PRESETS,
-            line_display=Preset(number, "", "line").display,
+            line_display=line_display(),
+            css_url=url_for(".static", filename="simulator.css"),
+            js_url=url_for(".static", filename="simulator.js"),
         )
     )
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -134,12 +172,14 @@ def _phone(data: dict[str, Any], key: str) -> str:
     if not isinstance(raw, str):
         abort(_error(400, f"{key} is missing"))
     try:
-        return phones.normalise(raw)
+        e164 = phones.normalise(raw)
     except phones.InvalidPhone:
         abort(_error(400, f"{key} is not a phone number the line can text"))
+    if _option("fictional_only", False) and not is_fictional(e164):
+        abort(_error(400, f"{key}: use a simulated number, 555-0100 to 555-0199"))
+    return e164
 
 
-@bp.post("/send")
 def send() -> Response:
     """Text the line as {from}; answers {replies: [body...], route} from the webhook's TwiML."""
     data = _payload()
@@ -172,7 +212,6 @@ def reply_bodies(twiml: str) -> list[str]:
     return bodies
 
 
-@bp.post("/inbox")
 def inbox() -> Response:
     """Every text from and to {phone}, oldest first: [{id, direction, body, at, status, ...}].
 
@@ -220,7 +259,6 @@ def inbox() -> Response:
     return jsonify([item[3] for item in items])
 
 
-@bp.post("/supporter")
 def supporter() -> tuple[Response, int]:
     """Make {phone} a simulated peer supporter ({coordinator: true}: a coordinator, who gets crisis
     pages). Idempotent: an existing supporter gets the new name and flag and is made active."""
@@ -254,3 +292,55 @@ def supporter() -> tuple[Response, int]:
     session.commit()
     body = jsonify(id=row.id, name=row.name, coordinator=row.is_coordinator, created=created)
     return body, 201 if created else 200
+
+
+def blueprint(
+    name: str = "simulator",
+    url_prefix: str = "/simulator",
+    *,
+    role: str | None = None,
+    page_view: Callable[[], Response] | None = None,
+    fictional_only: bool = False,
+    refusal_status: int = 403,
+) -> Blueprint:
+    """The simulator's pages and endpoints as a blueprint. `role` marks each view with the least
+    admin role that may use it (the admin's guard checks it); `page_view` replaces the page (the
+    admin's, inside its layout); `fictional_only` refuses every number but 555-0100 to 555-0199;
+    `refusal_status` answers when the simulator is not available (the admin's 503: the role is
+    fine, the line is not one the simulator may run on)."""
+    blueprint = Blueprint(
+        name,
+        __name__,
+        url_prefix=url_prefix,
+        template_folder="templates",
+        static_folder=None if page_view else "static",
+    )
+    blueprint.before_request(refuse_real_phones)
+    blueprint.after_request(no_store)
+    routes = (
+        ("", "page", page_view or page, ["GET"]),
+        ("/send", "send", send, ["POST"]),
+        ("/inbox", "inbox", inbox, ["POST"]),
+        ("/supporter", "supporter", supporter, ["POST"]),
+    )
+    for rule, endpoint, view, methods in routes:
+        blueprint.add_url_rule(rule, endpoint, _marked(view, role), methods=methods)
+    blueprint.fictional_only = fictional_only  # type: ignore[attr-defined]
+    blueprint.refusal_status = refusal_status  # type: ignore[attr-defined]
+    return blueprint
+
+
+def _marked(view: Callable, role: str | None) -> Callable:
+    """`view` itself, or a wrapper of it that carries the admin role (the views are shared)."""
+    if role is None:
+        return view
+
+    @functools.wraps(view)
+    def marked(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    marked.min_role = role  # type: ignore[attr-defined]
+    return marked
+
+
+bp = blueprint()

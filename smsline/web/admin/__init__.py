@@ -34,7 +34,8 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
+# admin.calendar: a supporter's iCal feed, opened by the secret token in its URL (roster.py)
+PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static", "admin.calendar"})
 LOGIN_LIMITS = ("10 per 15 minutes",)  # failed logins, per address and per email
 SESSION_HOURS = 12
 CONTENT_SECURITY_POLICY = (
@@ -101,7 +102,21 @@ def safe_next(target: str | None) -> str:
 
 def init_app(app: Flask, config: Config) -> None:
     """Register the admin on `app` with its sessions, CSRF, rate limits and pages."""
-    from smsline.web.admin import auth, errors, flows, home  # noqa: F401 - they add routes
+    from smsline.web.admin import (  # noqa: F401 - they add routes  # noqa: F401 - they add routes  # noqa: F401 - issue 7, 4 and 6  # noqa: F401 - issue 7, 7 and 9
+        announcements,
+        auth,
+        dashboard,
+        errors,
+        flows,
+        home,
+        meetings,
+        members,
+        reports,
+        roster,
+        rq_queues,
+        settings,
+        simulator,
+    )
 
     https = (config.public_url or "").startswith("https://")
     app.config.update(

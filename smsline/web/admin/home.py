@@ -1,4 +1,4 @@
-"""The admin's front page: for now a list of its sections (the dashboard comes in a later slice)."""
+"""The admin accounts page (the front page, the dashboard, is in `dashboard`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,6 @@ from sqlalchemy import select
 from smsline import db
 from smsline.models import AdminUser
 from smsline.web.admin import bp, requires
-
-
-@bp.get("/")
-@requires("viewer")
-def dashboard() -> str:
-    return render_template("admin/home.html")
 
 
 @bp.get("/users")

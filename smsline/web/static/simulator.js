@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const root = document.querySelector("main.simulator");
+  const root = document.querySelector(".simulator[data-send-url]");
   if (!root) return;
   const POLL_MS = 2000;
   const urls = {
@@ -14,10 +14,19 @@
   };
   const ROLE_LABEL = { member: "member", supporter: "peer supporter", coordinator: "coordinator" };
 
+  // Under the admin every POST carries its CSRF token, from the page's <meta name="csrf-token">.
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+
+  function headers() {
+    const result = { "Content-Type": "application/json", Accept: "application/json" };
+    if (csrfMeta) result["X-CSRFToken"] = csrfMeta.content;
+    return result;
+  }
+
   async function post(url, payload) {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: headers(),
       body: JSON.stringify(payload),
       credentials: "same-origin",
       cache: "no-store",
