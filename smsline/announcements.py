@@ -17,7 +17,7 @@ twice, or after a crash, writes each text once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -167,7 +167,7 @@ def confirm(
     taken = session.execute(
         update(Announcement)
         .where(Announcement.id == announcement_id, Announcement.status == "draft")
-        .values(status="sending", confirmed_by=actor[:120])
+        .values(status="sending", confirmed_by=actor[:120], handed_at=utcnow())
     ).rowcount
     if not taken:  # another coordinator confirmed or cancelled it a moment ago
         session.rollback()
@@ -183,6 +183,23 @@ def confirm(
     session.commit()
     line.queues.hand_over_announcement(announcement_id)
     return Confirmation("sending", count)
+
+
+def hand_over_stalled(line: Line, now: datetime, stale: timedelta = timedelta(minutes=10)) -> int:
+    """Confirmed announcements still `sending` long after they went to the workers: the job was
+    lost (a Redis flush, a worker killed). The clock hands them over again; a second job for one
+    still running finds it locked, then sent, and writes nothing."""
+    with line.sessions() as session:
+        stalled = session.scalars(
+            update(Announcement)
+            .where(Announcement.status == "sending", Announcement.handed_at < now - stale)
+            .values(handed_at=now)
+            .returning(Announcement.id)
+        ).all()
+        session.commit()
+    for announcement_id in stalled:
+        line.queues.hand_over_announcement(announcement_id)
+    return len(stalled)
 
 
 def write_rows(line: Line, announcement_id: int, now: datetime | None = None) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from smsline import (
+    announcements,
     checkin_calls,
     checkins,
     coordinators,
@@ -68,6 +69,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
         line.queues.hand_over(due, now=now)
     counts["handed_over"] = len(due) + pacing.hand_over_due(line, now)
     _hourly_checks(line, now)
+    counts["announcements_resumed"] = announcements.hand_over_stalled(line, now)
     with line.sessions() as session:  # meeting feeds due a refresh, a few a sweep; it commits
         counts["meeting_sources"] = len(meetings_importer.refresh_due(session, now))
     if any(counts.values()):

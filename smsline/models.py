@@ -624,4 +624,26 @@ class Announcement(Base):
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    handed_at: Mapped[
+        datetime | None
+    ]  # last given to the workers (the clock hands a lost job again)
     sent_at: Mapped[datetime | None]
+
+
+class MemberMove(Base):
+    """A member moving their record to a new phone number (prepaid numbers change). From the new
+    number they text MOVE; a code goes to the old number and, texted back from the new one within
+    `expires_at`, moves the record (`via` "code"); or a coordinator moves it after checking in
+    person (`via` "staff"). The code is kept only as a keyed hash; `tries` counts wrong codes."""
+
+    __tablename__ = "member_moves"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    new_phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    new_phone_enc: Mapped[str] = mapped_column(EncryptedText)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    via: Mapped[str] = mapped_column(String(10), default="code")  # code | staff
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

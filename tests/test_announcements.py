@@ -155,6 +155,30 @@ def test_writing_twice_writes_once(session, line, numbered) -> None:  # noqa: AN
     assert len(rows(session)) == 1
 
 
+def test_the_clock_hands_a_lost_job_over_again_once_it_is_stale(
+    session, line, numbered, monkeypatch
+) -> None:  # noqa: ANN001
+    """A confirmed announcement whose job was lost (Redis flushed) is picked up by the sweep."""
+    from datetime import timedelta
+
+    from smsline import clock
+    from smsline.models import utcnow
+
+    member(session)
+    announcement = draft(session)
+    confirmed_at = utcnow()
+    announcement.status, announcement.handed_at = "sending", confirmed_at
+    session.commit()
+    assert announcements.hand_over_stalled(line, confirmed_at + timedelta(minutes=5)) == 0
+    assert rows(session) == []  # still with the (lost) job: too soon to hand it again
+    counts = clock.sweep(line, confirmed_at + timedelta(minutes=11))
+    assert counts["announcements_resumed"] == 1
+    assert len(rows(session)) == 1  # in-process, the job ran at once
+    fresh(session)
+    assert session.get(Announcement, announcement.id).status == "sent"
+    assert clock.sweep(line, confirmed_at + timedelta(minutes=30))["announcements_resumed"] == 0
+
+
 def test_a_draft_is_never_written(session, line, numbered) -> None:  # noqa: ANN001
     member(session)
     announcement = draft(session)
