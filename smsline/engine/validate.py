@@ -231,7 +231,7 @@ def _check_references(flow: Flow, problems: Problems) -> None:
 
 
 def _check_reachable(flow: Flow, problems: Problems) -> None:
-    if flow.start not in flow.states:
+    if not isinstance(flow.start, str) or flow.start not in flow.states:
         return  # reported already: every state would look unreached
     reached, waiting = set(), [flow.start]
     while waiting:

@@ -4,6 +4,7 @@ inbound.py and outbox.py."""
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Blueprint, Response, abort, current_app, request
 
@@ -15,6 +16,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 MAX_BODY = 1600  # Twilio's own limit for one message
+SID = re.compile(r"[A-Za-z]{2}[0-9A-Za-z]{1,62}")  # SM..., MM..., CA...: 34 characters today
+SID_FIELDS = ("MessageSid", "SmsSid", "CallSid")
+OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})  # what Twilio's Advanced Opt-Out reports
 
 
 def _line():  # noqa: ANN202
@@ -30,6 +34,12 @@ def check_signature() -> None:
     ):
         log.warning("rejected %s: missing or wrong X-Twilio-Signature", request.path)
         abort(403, "missing or wrong X-Twilio-Signature")
+    # Twilio never sends a NUL, and PostgreSQL cannot store one: refused with a reason, not a 500.
+    if any("\x00" in value for values in request.values.listvalues() for value in values):
+        abort(400, "a field holds a NUL character")
+    for name in SID_FIELDS:
+        if name in request.form and not SID.fullmatch(request.form[name]):
+            abort(400, f"{name} is not a Twilio SID")
 
 
 def _xml(body: str) -> Response:
@@ -60,9 +70,15 @@ def sms() -> Response:
         to=to,
         body=body.strip(),
         num_media=num_media,
-        opt_out_type=form.get("OptOutType") or None,
+        opt_out_type=_opt_out_type(form.get("OptOutType")),
     )
     return _xml(inbound.receive(_line(), db.get_session(), message))
+
+
+def _opt_out_type(value: str | None) -> str | None:
+    """Twilio's OptOutType, or None for anything it does not send."""
+    kind = (value or "").strip().upper()
+    return kind if kind in OPT_OUT_TYPES else None
 
 
 @bp.post("/status")
