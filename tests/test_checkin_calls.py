@@ -41,6 +41,10 @@ def enrol(session, **fields: object) -> Member:  # noqa: ANN001
         "timezone": "America/Chicago",
         "checkin_time": "12:00",
         "checkin_days": "daily",
+        # Open all day: the call's webhooks run at the real time, and a fallback text must not
+        # wait for the morning when the tests happen to run in Chicago's evening.
+        "texting_from": "00:00",
+        "texting_until": "23:59",
         **fields,
     }
     member = create_member(session, **fields)
@@ -268,7 +272,7 @@ def test_opting_out_after_the_call_was_placed_means_no_text_either(
 def test_quiet_hours_hold_the_call_until_they_end(line, session, shipped, transport) -> None:  # noqa: ANN001
     chicago = ZoneInfo("America/Chicago")
     six = datetime(2027, 6, 9, 6, 0, tzinfo=chicago)
-    member = enrol(session, checkin_time="06:00")
+    member = enrol(session, checkin_time="06:00", texting_from=None, texting_until=None)
     checkins.schedule_next(member, six - timedelta(hours=1))
     session.commit()
     assert clock.sweep(line, six)["checkin_calls"] == 1
