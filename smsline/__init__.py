@@ -13,16 +13,18 @@ def create_app(config: Config | None = None, transport=None) -> Flask:  # noqa: 
     development), `transport` to Twilio when configured and the local one otherwise."""
     from smsline import db
     from smsline.line import Line
-    from smsline.web import health, simulator, twilio_hooks
+    from smsline.web import health, metrics, simulator, twilio_hooks
 
     config = config or Config.from_env()
     line = Line.build(config, transport=transport)
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=256 * 1024)
     app.extensions["smsline"] = line
+    _log_requests(app)
     app.teardown_appcontext(db.close_session)
     app.register_blueprint(twilio_hooks.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     if config.development:
         app.register_blueprint(simulator.bp)
     from smsline.web import admin
@@ -37,3 +39,22 @@ def create_app(config: Config | None = None, transport=None) -> Flask:  # noqa: 
             x_port=config.proxy_fix,
         )
     return app
+
+
+def _log_requests(app: Flask) -> None:
+    """Structured logs with a request id (smsline/logs.py), set up unless logging already is (a
+    test's capture, gunicorn's own configuration)."""
+    from flask import g, request
+
+    from smsline import logs
+
+    logs.configure()
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = logs.start_request(request.headers.get("I-Twilio-Idempotency-Token"))
+
+    @app.after_request
+    def _echo_request_id(response):  # noqa: ANN001, ANN202
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response

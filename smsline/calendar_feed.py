@@ -44,7 +44,9 @@ def supporter_for(session: Session, token: str) -> Supporter | None:
         return None
     return session.scalar(
         select(Supporter).where(
-            Supporter.calendar_token_hash == crypto.current().index(token),
+            Supporter.calendar_token_hash.in_(  # under an old index key too, while configured
+                [crypto.current().index(token), *crypto.current().previous_indexes(token)]
+            ),
             Supporter.active.is_(True),
         )
     )

@@ -24,7 +24,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from smsline import audit, coordinators, db, flowstore, outbox, pacing, schedule, settings
+from smsline import (
+    audit,
+    consents,
+    coordinators,
+    db,
+    flowstore,
+    outbox,
+    pacing,
+    schedule,
+    settings,
+)
 from smsline.models import Conversation, Member, OptOut
 from smsline.texts import NO_NAME, text
 
@@ -138,9 +148,17 @@ def deliver_claimed(line: Line, member_ids: list[int], claimed_at: datetime) -> 
             )
         ).all()
         opted = opted_out(session, list(members))
+        declined = consents.revoked(session, [member.id for member in members], "checkins")
         try:
             results = [
-                deliver(session, member, claimed_at, late_after, member.phone_hash in opted)
+                deliver(
+                    session,
+                    member,
+                    claimed_at,
+                    late_after,
+                    member.phone_hash in opted,
+                    consented=member.id not in declined,
+                )
                 for member in members
             ]
         except flowstore.UnknownFlow as error:
@@ -179,11 +197,16 @@ def opted_out(session: Session, members: list[Member]) -> set[str]:
 
 
 def deliver(
-    session: Session, member: Member, now: datetime, late_after: timedelta, is_opted_out: bool
+    session: Session,
+    member: Member,
+    now: datetime,
+    late_after: timedelta,
+    is_opted_out: bool,
+    consented: bool = True,
 ) -> str:
     """Carry out one claimed, due check-in and schedule the next; returns "sent", "called" (a
-    call written for a member who chose calls), "skipped" (too late: a clock that was down) or
-    "opted_out". Raises flowstore.UnknownFlow when the check-in flow is not published (the
+    call written for a member who chose calls), "skipped" (too late: a clock that was down),
+    "opted_out" or "no_consent" (the member revoked check-ins in the consent ledger). Raises flowstore.UnknownFlow when the check-in flow is not published (the
     caller rolls back, so the member stays due)."""
     if member.status == "paused":  # the pause is over
         member.status, member.paused_until = "active", None
@@ -205,6 +228,8 @@ def deliver(
         )
     elif is_opted_out:  # nothing goes to them; the schedule keeps going in case they come back
         result = "opted_out"
+    elif not consented:  # check-ins revoked: only check-ins stop; the schedule waits for a yes
+        result = "no_consent"
     elif member.checkin_by == "call":
         from smsline import checkin_calls  # checkin_calls -> checkins
 

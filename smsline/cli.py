@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -30,15 +29,18 @@ def _line():  # noqa: ANN202
 @click.group()
 def main() -> None:
     """smsline: a phone line for people in recovery."""
-    logging.basicConfig(
-        level=os.environ.get("SMSLINE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from smsline import logs
+
+    logs.configure()
 
 
-@main.command()
-def keys() -> None:
-    """Print fresh secrets for a production environment."""
+@main.group(invoke_without_command=True)
+@click.pass_context
+def keys(context: click.Context) -> None:
+    """Print fresh secrets for a production environment (`keys rotate`, `keys reindex`: change
+    keys, keys_cli.py)."""
+    if context.invoked_subcommand is not None:
+        return
     import secrets
 
     from cryptography.fernet import Fernet
@@ -473,7 +475,14 @@ def dev(host: str, port: int, sweep_seconds: int) -> None:
 
 
 # The commands of other modules register themselves on `main` when imported.
-from smsline import admin_cli, meetings_cli, roster_cli  # noqa: E402, F401
+from smsline import (  # noqa: E402, F401 - each adds its commands
+    admin_cli,
+    circles_cli,
+    keys_cli,
+    meetings_cli,
+    members_cli,
+    roster_cli,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

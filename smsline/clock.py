@@ -24,12 +24,15 @@ from smsline import (
     announcements,
     checkin_calls,
     checkins,
+    circles,
     coordinators,
     db,
+    metrics,
     outbox,
     pacing,
     pairing,
     relay,
+    retention,
     roster,
 )
 from smsline.meetings import importer as meetings_importer
@@ -51,6 +54,7 @@ CLAIM = 5_000  # check-ins claimed a statement
 
 def sweep(line: Line, now: datetime) -> dict[str, int]:
     """One pass over everything due at `now`; returns counts of what it did."""
+    metrics.clock_beat(line)
     counts = {"handed_over": 0, "reconciled": 0, "resent": 0, "conversations": 0}
     counts["conversations"] = _move_conversations(line, now)
     counts["peer_requests"] = _peer_requests(line, now)
@@ -70,6 +74,10 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
     counts["handed_over"] = len(due) + pacing.hand_over_due(line, now)
     _hourly_checks(line, now)
     counts["announcements_resumed"] = announcements.hand_over_stalled(line, now)
+    with line.sessions() as session:  # circles meeting within the hour: their members told
+        counts["circle_reminders"] = circles.remind_due(session, now)
+        line.commit(session)
+    counts.update(retention.sweep(line, now))  # message bodies past retention_days: purged
     with line.sessions() as session:  # meeting feeds due a refresh, a few a sweep; it commits
         counts["meeting_sources"] = len(meetings_importer.refresh_due(session, now))
     if any(counts.values()):

@@ -43,8 +43,12 @@ class Config:
     secret_key: str = ""
     data_keys: tuple[str, ...] = ()
     index_key: str = ""
+    # SMSLINE_INDEX_KEY_OLD: the index keys SMSLINE_INDEX_KEY replaced (comma-separated), during
+    # and after `smsline keys reindex` while hash-only rows remain under them (keys.py).
+    previous_index_keys: tuple[str, ...] = ()
     instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
     proxy_fix: int = 0  # number of trusted proxies setting X-Forwarded-* (werkzeug ProxyFix)
+    metrics_token: str | None = None  # SMSLINE_METRICS_TOKEN: GET /metrics wants it as a bearer
 
     @property
     def development(self) -> bool:
@@ -92,8 +96,12 @@ class Config:
                 k.strip() for k in (get("SMSLINE_DATA_KEY") or "").split(",") if k.strip()
             ),
             index_key=get("SMSLINE_INDEX_KEY") or "",
+            previous_index_keys=tuple(
+                k.strip() for k in (get("SMSLINE_INDEX_KEY_OLD") or "").split(",") if k.strip()
+            ),
             instance_path=instance,
             proxy_fix=int(get("SMSLINE_PROXY_FIX") or 0),
+            metrics_token=get("SMSLINE_METRICS_TOKEN") or None,
         )
         config.check()
         return config
@@ -118,6 +126,12 @@ class Config:
                 if self.index_key
                 else "SMSLINE_INDEX_KEY is not set"
             )
+        for key in self.previous_index_keys:
+            if len(key) < MIN_INDEX_KEY_LENGTH or key == self.index_key:
+                raise ConfigError(
+                    f"SMSLINE_INDEX_KEY_OLD keys must be at least {MIN_INDEX_KEY_LENGTH} "
+                    "characters and differ from SMSLINE_INDEX_KEY"
+                )
         try:
             make_url(self.database_url)
         except ArgumentError as error:

@@ -4,6 +4,7 @@ share the file."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,9 +15,22 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
+class _NoRows(logging.Filter):
+    """SQLAlchemy's engine logs result rows at DEBUG after they are read, so decrypted phone numbers
+    and bodies: such records are dropped, whatever the logging setup (statements still log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+NO_ROWS = _NoRows()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection.
-    SQL parameters never appear in errors or logs (they may hold hashes and ciphertexts)."""
+    SQL parameters never appear in errors or logs (they may hold hashes and ciphertexts), nor do
+    result rows (`_NoRows`)."""
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(NO_ROWS)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True

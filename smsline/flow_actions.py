@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from smsline import audit, checkins, coordinators, keywords, pairing, schedule
+from smsline import audit, checkins, consents, coordinators, keywords, pairing, schedule
 from smsline.engine import run
 from smsline.engine.actions import CHECKIN_CHANNELS
 from smsline.engine.format import Flow
 from smsline.engine.text import format_date, plain, render
 from smsline.meetings import replies
-from smsline.models import CheckinRecord, Consent, Conversation, Member
+from smsline.models import CheckinRecord, Conversation, Member
 from smsline.texts import text
 
 log = logging.getLogger(__name__)
@@ -116,29 +116,19 @@ def record_consent(session, member, conversation, flow, params, context, now) ->
         "program": context.program,
     }
     wording = render(template, values)  # exactly what the member was shown
-    session.add(
-        Consent(
-            phone_hash=member.phone_hash,
-            member_id=member.id,
-            purpose=str(params.get("purpose")),
-            granted=params.get("granted", True) is not False,
-            wording=wording,
-            channel=context.channel,
-            recorded_by="member",
-            at=now,
-        )
+    consents.record(
+        session,
+        phone_hash=member.phone_hash,
+        member_id=member.id,
+        purpose=str(params.get("purpose")),
+        granted=params.get("granted", True) is not False,
+        wording=wording,
+        channel=context.channel,
+        recorded_by="member",
+        now=now,
     )
     if member.status == "new":
         member.status = "active"
-    session.flush()
-    audit.record(
-        session,
-        actor="member",
-        action="consent.grant" if params.get("granted", True) is not False else "consent.revoke",
-        subject_type="member",
-        subject_id=member.id,
-        reason=str(params.get("purpose")),
-    )
 
 
 @handles("set_checkin")

@@ -20,18 +20,23 @@ from sqlalchemy.orm import Session, aliased, defer
 from smsline import (
     audit,
     checkins,
+    circles,
+    consents,
     conversations,
     coordinators,
-    crypto,
     db,
+    erasure,
     flow_actions,
     flowstore,
+    keys,
     keywords,
+    moves,
     outbox,
     pairing,
     relay,
     settings,
     supporters,
+    tips,
     twiml,
 )
 from smsline.models import (
@@ -106,7 +111,7 @@ def receive(line: Line, session: Session, message: Inbound, attempts: int = 3) -
 def _receive(line: Line, session: Session, message: Inbound, plain: bool = False) -> str:
     if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options=db.LAZY_TRANSACTION)  # BEGIN at the first write
-    from_hash = crypto.current().index(message.from_)
+    from_hash = keys.adopt(session, message.from_)  # the index; rows under an old key move
     member, supporter, opted_out, waiting = _who(session, from_hash)
     record = InboundMessage(
         message_sid=message.message_sid,
@@ -122,7 +127,8 @@ def _receive(line: Line, session: Session, message: Inbound, plain: bool = False
     )
     with session.no_autoflush:
         answer = route(session, record, message, member, supporter, opted_out, plain, waiting)
-    if answer.route in ("stop", "start", "twilio_stop", "twilio_start"):
+    lifted = session.info.pop("suppression_lifted", False)  # erasure.lift_suppression
+    if lifted or answer.route in ("stop", "start", "twilio_stop", "twilio_start"):
         opted_out = outbox.is_opted_out(session, from_hash)
     replies = [
         outbox.reply_row(
@@ -373,10 +379,21 @@ def route(
             from_number=record.to_number,
             details={"kind": match.kind},
         )
+        if circles.is_circle_number(session, message.to):  # never shared with the circle
+            circles.crisis(session, member, message.to, utcnow())
         if member is not None:  # during a pairing it still reaches the supporter; otherwise
             relay.crisis(session, member, words, language, utcnow())  # a peer is asked for,
             pairing.request(session, member, "crisis", utcnow(), all_at_once=True)  # all at once
         return _with_media_notice(session, answer, message, member, supporter, language)
+
+    # DELETE (BORRAR) and its YES (SI): after crisis, before compliance, since YES from an
+    # opted-out number would otherwise opt it back in. A text after an erasure starts over.
+    if supporter is None:
+        opted_out = erasure.lift_suppression(session, record.from_hash, opted_out)
+        erasing = erasure.by_text(session, member, words, utcnow())
+        if erasing is not None:
+            erasure.carry_out(session, record, member, erasing, utcnow())
+            return Answer(erasing.route, [(erasing.body, "compliance")])
 
     # 2. Compliance.
     if message.opt_out_type:
@@ -387,18 +404,25 @@ def route(
         if action == "help":
             help_text = settings.get(session, f"help_text_{language}").format(program=program)
             return Answer("help", [(help_text, "compliance")])
-        changed = _change_opt_out(session, record, action, "keyword")
-        return Answer(
-            action, [(text(action, language, program=program), "compliance")] if changed else []
-        )
+        confirmation = text(action, language, program=program)
+        changed = _change_opt_out(session, record, action, "keyword", confirmation)
+        return Answer(action, [(confirmation, "compliance")] if changed else [])
     if opted_out:
         return Answer("opted_out")  # recorded; nothing automated goes to an opted-out number
+
+    # 4. A circle's number: its members' words, its facilitator's commands (circles.py).
+    if circles.is_circle_number(session, message.to):
+        circle = circles.at_number(session, message.to)
+        replies = circles.route(session, circle, member, supporter, words, utcnow())
+        answer = Answer("circle", [(body, "reply") for body in replies])
+        return _with_media_notice(session, answer, message, member, supporter, language)
 
     # 3-4. A supporter's commands and words for their members; a paired member's words.
     if supporter is not None:
         replies = supporters.route(session, supporter, message.to, words, utcnow())
         answer = Answer("supporter", [(body, "reply") for body in replies])
         return _with_media_notice(session, answer, message, member, supporter, language)
+    first_text = member is None
     if member is None:
         member = _new_member(session, message, record)
     elif words and member.status != "new":
@@ -406,6 +430,13 @@ def route(
         if relayed is not None:
             answer = Answer("relay", [(body, "reply") for body in relayed])
             return _with_media_notice(session, answer, message, member, supporter, language)
+    # MOVE from a new number, and its steps (the old number, the code): moves.py.
+    if words and not plain:
+        # A move waits only for a number that has texted before and has no conversation waiting.
+        lookup = not first_text and waiting is None
+        moving = moves.by_text(session, member, record, words, utcnow(), lookup)
+        if moving is not None:
+            return Answer("move", [(moving, "reply")])
     # 5-6. Keywords start their flow from any state; otherwise the waiting flow, or the default.
     if not words:
         answer = Answer("pictures")
@@ -434,6 +465,10 @@ def converse(
         reminded := flow_actions.remind_by_keyword(session, member, words, now, waiting)
     ) is not None:
         return Answer("remind", [(reminded, "reply")])
+    if (shared := tips.by_keyword(session, member, words, now)) is not None:  # SHARE ..., TIP
+        return Answer("tips", [(shared, "reply")])
+    if (circled := circles.by_keyword(session, member, words, now)) is not None:  # JOIN n...
+        return Answer("circles", [(circled, "reply")])
     searched = flow_actions.meetings_by_keyword(session, member, words, now, channel, waiting)
     if searched is not None:  # MEETINGS 10001 tonight: the search at once
         return Answer("flow:meetings", [(body, "reply") for body in searched.texts])
@@ -502,16 +537,32 @@ def _twilio_opt_out(session: Session, record: InboundMessage, opt_out_type: str)
     """Twilio's Advanced Opt-Out already answered: record the change, send nothing more."""
     kind = opt_out_type.strip().upper()
     if kind in ("STOP", "START"):
-        _change_opt_out(session, record, kind.lower(), "twilio")
+        _change_opt_out(session, record, kind.lower(), "twilio", f"{kind} (answered by Twilio)")
     return Answer(f"twilio_{kind.lower()}")
 
 
-def _change_opt_out(session: Session, record: InboundMessage, action: str, source: str) -> bool:
-    """Opt the sender out ("stop") or back in ("start"); an actual change is audited."""
+def _change_opt_out(
+    session: Session, record: InboundMessage, action: str, source: str, wording: str
+) -> bool:
+    """Opt the sender out ("stop") or back in ("start"); an actual change is audited and goes
+    into the consent ledger (purpose "all", with the confirmation the sender got)."""
     changed = outbox.set_opt_out(session, record.from_hash, action == "stop", source)
     if changed:
         session.add(record)
         session.flush()  # the audit entry names the inbound row
+        consents.record(
+            session,
+            phone_hash=record.from_hash,
+            member_id=session.scalar(
+                select(Member.id).where(Member.phone_hash == record.from_hash)
+            ),
+            purpose="all",
+            granted=action == "start",
+            wording=wording,
+            channel="sms",
+            recorded_by=f"member:{source}",
+            audited=False,  # audited just below, as consent.stop / consent.start
+        )
         audit.record(
             session,
             actor="member",

@@ -26,7 +26,9 @@ class Line:
 
     @classmethod
     def build(cls, config: Config, transport: Transport | None = None) -> Line:
-        crypto.configure(crypto.Keyring(config.data_keys, config.index_key))
+        crypto.configure(
+            crypto.Keyring(config.data_keys, config.index_key, config.previous_index_keys)
+        )
         engine = make_engine(config.database_url)
         line = cls(
             config=config,

@@ -647,3 +647,80 @@ class MemberMove(Base):
     expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+class Tip(Base):
+    """Something that helped a member, shared with SHARE for others (tips.py): reviewed by a
+    coordinator (pending, approved, rejected) before it joins the library; the library's text is
+    the reviewed one (`text_enc`, de-identified), credited only to "someone in recovery". `reach`
+    counts the members it went to; `reach_told` the last count the sharer was told."""
+
+    __tablename__ = "tips"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    topic: Mapped[str | None] = mapped_column(String(40))
+    shared_enc: Mapped[str] = mapped_column(EncryptedText)  # what the member sent
+    text_enc: Mapped[str | None] = mapped_column(EncryptedText)  # the library's text, once approved
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|approved|rejected
+    reviewed_by: Mapped[str | None] = mapped_column(String(120))
+    reviewed_at: Mapped[datetime | None]
+    reach: Mapped[int] = mapped_column(Integer, default=0)
+    reach_told: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TipSeen(Base):
+    """A tip a member was sent (TIP), so it is not sent to them again before they have seen the
+    whole library in their language."""
+
+    __tablename__ = "tips_seen"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("member_id", "tip_id"),)
+
+
+class Circle(Base):
+    """A peer circle (circles.py): a small group that meets by text (and by phone) at its own
+    number, weekly on `weekday` (0 Sunday) from `starts` to `ends` in `timezone`, with a
+    facilitator. `open_until` / `closed_until`: the facilitator opened it early or closed it early
+    (OPEN, CLOSE) until then; `stepped_aside_until`: a crisis in the circle, the facilitator is
+    with that person."""
+
+    __tablename__ = "circles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    topic: Mapped[str | None] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    weekday: Mapped[int] = mapped_column(Integer)
+    starts: Mapped[str] = mapped_column(String(5))
+    ends: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    facilitator_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
+    size_limit: Mapped[int] = mapped_column(Integer, default=8)
+    number_id: Mapped[int] = mapped_column(ForeignKey("line_numbers.id"), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    open_until: Mapped[datetime | None]
+    closed_until: Mapped[datetime | None]
+    reminded_for: Mapped[datetime | None]  # the window start its members were last reminded of
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CircleMember(Base):
+    """A member in a circle: asked to join (`asked_at`, the ground rules sent), joined when they
+    said yes (`joined_at`), until they LEAVE (`left_at`) or the facilitator removes them."""
+
+    __tablename__ = "circle_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    joined_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (UniqueConstraint("circle_id", "member_id"),)

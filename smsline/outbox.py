@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from smsline import crypto, schedule, segments, settings
+from smsline import keys, metrics, schedule, segments, settings
 from smsline.models import InboundMessage, LineNumber, Member, OptOut, OutboundMessage, utcnow
 from smsline.transport import TransportError
 
@@ -161,7 +161,7 @@ def _row(
     to_hash: str | None = None,
     opted_out: bool | None = None,
 ) -> OutboundMessage:
-    to_hash = to_hash or crypto.current().index(to)
+    to_hash = to_hash or keys.adopt(session, to)  # the index; rows under an old key move
     count = segments.count(body)
     row = OutboundMessage(
         to_hash=to_hash,
@@ -228,6 +228,12 @@ def mark_queued(line: Line, outbound_ids: list[int]) -> None:
 
 def send(line: Line, outbound_id: int, now: datetime | None = None) -> str:
     """Send one outbox row; safe to run twice and after a crash. Returns what happened."""
+    result = _send(line, outbound_id, now)
+    metrics.SENDS.labels(result).inc()
+    return result
+
+
+def _send(line: Line, outbound_id: int, now: datetime | None) -> str:
     now = now or utcnow()
     attempt_id = uuid.uuid4().hex
     with line.sessions() as session:
@@ -251,7 +257,8 @@ def send(line: Line, outbound_id: int, now: datetime | None = None) -> str:
             return "not-due"
         row = session.get(OutboundMessage, outbound_id)
         assert row is not None
-        if row.kind not in ALWAYS_ALLOWED and is_opted_out(session, row.to_hash):
+        # keys.is_opted_out: by the number itself while an old index key is configured.
+        if row.kind not in ALWAYS_ALLOWED and keys.is_opted_out(session, row.to_hash, row.to_enc):
             _finish(session, row, attempt_id, status="suppressed")
             return "suppressed"
         to, body, from_number = row.to_enc, row.body_enc, row.from_number
@@ -337,6 +344,7 @@ def _failed_attempt(
     else:
         row.status = "failed"
         row.status_at = utcnow()
+        metrics.failed(error.code)
         outcome = "failed"
     session.commit()
     log.warning("outbound %s: %s (code %s, attempt %s)", outbound_id, outcome, error.code, attempts)
@@ -397,6 +405,8 @@ def apply_status(
     if RANK[status] > RANK.get(row.status, 0):
         row.status = status
         row.status_at = utcnow()
+        if status in ("failed", "undelivered"):
+            metrics.failed(error_code)
         if status == "sent" and row.sent_at is None:
             row.sent_at = utcnow()
     return row

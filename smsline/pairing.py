@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from smsline import audit, outbox, roster, settings
+from smsline import audit, metrics, outbox, roster, settings
 from smsline.models import Exclusion, Member, Offer, Pairing, PeerRequest, Supporter
 from smsline.texts import text
 
@@ -266,6 +266,7 @@ def accept(session: Session, supporter: Supporter, now: datetime) -> list[str]:
     )
     session.add(pairing)
     session.flush()
+    metrics.PEER_ACCEPTANCE_SECONDS.observe((now - peer_request.created_at).total_seconds())
     from smsline import relay  # relay -> pairing
 
     relay.assign_number(session, pairing, member)
@@ -359,20 +360,38 @@ def escalate_due(session: Session, now: datetime, limit: int = 100) -> int:
             if offer_next(session, peer_request, member, now):
                 peer_request.status = "open"
                 moved += 1
+                _escalated(session, peer_request, "offered_again")
             continue
         moved += 1
         if now - peer_request.created_at >= wait_limit:
             _promise(session, peer_request, member, now)
+            _escalated(session, peer_request, "promised")
             continue
         peer_request.tier = min(peer_request.tier + 1, len(roster.TIERS) - 1)
         if offer_next(session, peer_request, member, now):
+            _escalated(session, peer_request, "next_tier")
             continue
         if _repeats(session, peer_request) < repeats and _offer_again(
             session, peer_request, member, now
         ):
+            _escalated(session, peer_request, "coordinators_again")
             continue
         _promise(session, peer_request, member, now)
+        _escalated(session, peer_request, "promised")
     return moved
+
+
+def _escalated(session: Session, peer_request: PeerRequest, outcome: str) -> None:
+    """Every escalation step lands in the audit log (ids and the tier only)."""
+    audit.record(
+        session,
+        actor="clock",
+        action="peer.escalate",
+        subject_type="member",
+        subject_id=peer_request.member_id,
+        reason=outcome,
+        details={"request": peer_request.id, "tier": peer_request.tier},
+    )
 
 
 def _repeats(session: Session, peer_request: PeerRequest) -> int:

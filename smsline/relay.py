@@ -211,7 +211,9 @@ def end(
 ) -> None:
     """End a pairing and tell both sides (the member with `tell_member`, or the usual goodbye and
     a one-tap rating)."""
-    pairing_row.status, pairing_row.ended_at, pairing_row.ended_by = "ended", now, by
+    # The pairing keeps who ended it by kind ("supporter"); the audit names them ("supporter:12").
+    ended_by = by.split(":", 1)[0][:12]
+    pairing_row.status, pairing_row.ended_at, pairing_row.ended_by = "ended", now, ended_by
     member = session.get(Member, pairing_row.member_id)
     supporter = session.get(Supporter, pairing_row.supporter_id)
     key = tell_member or "relay_ended_member"

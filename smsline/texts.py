@@ -128,9 +128,94 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Tu grupo de {when} ya no está en nuestra lista, así que sus avisos pararon. "
         "Escribe REUNIONES para buscar otro.",
     },
+    # DELETE (BORRAR) and its answer (erasure.py). Plain, one segment, nothing about recovery.
+    "erase_confirm": {
+        "en": "This erases everything we hold about you, for good. Reply YES within 15 min to "
+        "erase, or anything else to keep it.",
+        "es": "Esto borra para siempre todo lo que guardamos sobre ti. Responde SI en 15 min "
+        "para borrarlo, o cualquier otra cosa para conservarlo.",
+    },
+    "erase_done": {
+        "en": "Done: we erased everything we held about you and won't text you again. Text us "
+        "anytime to start over. Crisis? Call or text 988.",
+        "es": "Listo: borramos todo lo que guardamos sobre ti y no te escribiremos de nuevo. "
+        "Puedes volver cuando quieras. ¿Crisis? Llama o escribe al 988.",
+    },
+    "erase_kept": {
+        "en": "OK, nothing was erased. Everything stays as it was.",
+        "es": "De acuerdo, no borramos nada. Todo sigue igual.",
+    },
+    "erase_late": {
+        "en": "That came after 15 minutes, so nothing was erased. Text DELETE again if you still "
+        "want it.",
+        "es": "Se pasaron los 15 minutos: no borramos nada. Escribe BORRAR otra vez si lo sigues "
+        "queriendo.",
+    },
+    "erase_nothing": {
+        "en": "We don't hold anything about you to erase.",
+        "es": "No guardamos nada sobre ti que borrar.",
+    },
     "no_pictures": {
         "en": "We can't pass on pictures here, only words, so we didn't keep it.",
         "es": "Aquí no podemos pasar fotos, solo palabras, así que no la guardamos.",
+    },
+    # Moving a record to a new number (moves.py). `move_code` goes to the old number; the rest
+    # to the new one. `move_code_sent` is the same whether or not the old number is a member's.
+    "move_ask_old": {
+        "en": "Let's move your record to this phone. What's the old number your texts came from?",
+        "es": "Pasemos tu registro a este teléfono. ¿Cuál es el número viejo desde el que escribías?",
+    },
+    "move_code": {
+        "en": "Someone asked to move your {program} record to a new number. If it's you, text "
+        "this code from your new phone: {code}. If not, ignore this.",
+        "es": "Alguien pidio pasar tu registro de {program} a un numero nuevo. Si eres tu, "
+        "envia este codigo desde tu telefono nuevo: {code}. Si no, ignora esto.",
+    },
+    "move_code_sent": {
+        "en": "If that number is with us, we've texted it a code. Text it here within 30 min. "
+        "Can't get texts there? A coordinator can help.",
+        "es": "Si ese número está con nosotros, le enviamos un código. Escríbelo aquí en 30 min. "
+        "¿No te llegan? Un coordinador te ayuda.",
+    },
+    "move_bad_number": {
+        "en": "Please send the old number with its area code, like 201-555-0142. Or text MENU.",
+        "es": "Envía el número viejo con su código de área, como 201-555-0142. O escribe MENU.",
+    },
+    "move_done": {
+        "en": "Done: your record is on this number now. Welcome back. Text HELP for info or STOP "
+        "to opt out.",
+        "es": "Listo: tu registro ya está en este número. Escribe AYUDA para info o PARAR para "
+        "salir.",
+    },
+    "move_wrong_code": {
+        "en": "That code doesn't match. Please check it and try again ({left} left).",
+        "es": "Ese código no coincide. Revísalo e intenta de nuevo (te quedan {left}).",
+    },
+    "move_failed": {
+        "en": "That code didn't match. To try again, text MOVE. A coordinator can also move "
+        "your record.",
+        "es": "Ese código no coincide. Para intentar de nuevo, escribe MUDAR. Un coordinador "
+        "también puede pasar tu registro.",
+    },
+    "move_expired": {
+        "en": "That code has expired. To start again, text MOVE.",
+        "es": "Ese código ya venció. Para empezar de nuevo, escribe MUDAR.",
+    },
+    "move_have_record": {
+        "en": "This number already has a record with us. To move a record, text MOVE from the "
+        "new phone.",
+        "es": "Este número ya tiene un registro con nosotros. Para pasar un registro, escribe "
+        "MUDAR desde el teléfono nuevo.",
+    },
+    "move_too_many": {
+        "en": "We can't send more codes today. A coordinator can move your record for you.",
+        "es": "Hoy no podemos enviar más códigos. Un coordinador puede pasar tu registro.",
+    },
+    "circle_removal_page": {
+        "en": "{program}: a facilitator removed {who} from a peer circle. Please check in with "
+        "them kindly (follow-up #{followup}).",
+        "es": "{program}: un facilitador sacó a {who} de un círculo. Por favor contáctale con "
+        "cuidado (seguimiento #{followup}).",
     },
     "crisis_page": {
         "en": "{program}: member {who} may be in crisis right now. They got 988/911 info. "

@@ -136,9 +136,30 @@ def redis_url() -> str:
 
 
 def _empty_tables(engine) -> None:  # noqa: ANN001
+    """DELETE every row; the append-only audit log (its triggers refuse DELETE) is emptied with
+    TRUNCATE on PostgreSQL, and with its triggers lifted for the moment on SQLite."""
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+            if table.name == "audit_log":
+                _empty_audit_log(connection)
+            else:
+                connection.execute(table.delete())
+
+
+def _empty_audit_log(connection) -> None:  # noqa: ANN001
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("TRUNCATE audit_log"))
+        return
+    triggers = connection.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+        )
+    ).all()
+    for name, _ in triggers:
+        connection.execute(text(f"DROP TRIGGER {name}"))
+    connection.execute(text("DELETE FROM audit_log"))
+    for _, sql in triggers:
+        connection.execute(text(sql))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -88,7 +88,10 @@ def test_a_quick_run_claims_and_enqueues_every_due_member_once(
     assert result["deliver_seconds"] > 0
     assert result["claim_seconds"] > 0 and result["baseline_seconds"] > 0
     assert result["rows_per_s"] == pytest.approx(members / result["claim_seconds"], rel=0.01)
-    assert result["statements"] > 0 and result["statements_per_member"] < 0.1  # set-based
+    # Set-based: the sweep's statements do not grow with the members. Its fixed ones (outbox,
+    # announcements, circles, retention, meeting feeds) are twenty-odd whatever the members: 0.1
+    # a member at this run's 200, 0.0002 at 100,000.
+    assert result["statements"] > 0 and result["statements_per_member"] < 0.2
     assert result["ratio"] == pytest.approx(
         result["claim_seconds"] / result["baseline_seconds"], rel=0.05
     )

@@ -114,6 +114,7 @@ def test_tick_at_runs_the_sweep_as_of_that_instant(run, session) -> None:  # noq
         "reconciled": 0,
         "resent": 0,
         "announcements_resumed": 0,
+        "circle_reminders": 0,
         "meeting_sources": 0,
     }
     assert run("tick", "--at", "yesterday").exit_code == 2

@@ -567,7 +567,7 @@ TEXT_TRANSCRIPTS = [
                 "saved choice = 'settings'",
                 "act start_flow {'flow': 'settings'}",
                 "ended start_flow",
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
         ],
     ),
@@ -1226,7 +1226,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1258,7 +1258,7 @@ TEXT_TRANSCRIPTS = [
         replace(SAM, texting_window=("07:00", "22:00")),
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1282,7 +1282,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("texting hours", [
                 "saved setting = 'texting_hours'",
@@ -1310,7 +1310,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
             ("7", [
                 "saved setting = 'texting_hours'",
@@ -1334,7 +1334,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("AJUSTES", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
             ("pausa", [
                 "saved setting = 'pause'",
@@ -1357,7 +1357,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("PAUSE", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("2", [
                 "saved setting = 'pause'",
@@ -1377,7 +1377,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("take a break", [
                 "saved setting = 'pause'",
@@ -1400,7 +1400,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("RESUME", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
             ("3", [
                 "saved setting = 'resume'",
@@ -1416,10 +1416,14 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("9", [
                 "saved setting = 'news'",
+                "en: Your choices: reply 1 news texts, 2 daily check-ins, 3 meeting reminders, 4 sharing your check-in answers with your peer supporter.",
+            ]),
+            ("1", [
+                "saved privacy = 'news'",
                 "en: News from the line: want a text now and then with news like holiday hours? YES to get them, NO for none.",
             ]),
             ("yes", [
@@ -1436,10 +1440,14 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("AJUSTES", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
             ("noticias", [
                 "saved setting = 'news'",
+                "es: Tus opciones: responde 1 noticias, 2 check-ins diarios, 3 recordatorios de reuniones, 4 compartir tus respuestas del check-in con tu compañero.",
+            ]),
+            ("noticias", [
+                "saved privacy = 'news'",
                 "es: Noticias de la línea: ¿quieres un mensaje de vez en cuando, como horarios de fiestas? SÍ para recibirlos, NO para ninguno.",
             ]),
             ("no", [
@@ -1456,7 +1464,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("4", [
                 "saved setting = 'language'",
@@ -1478,7 +1486,7 @@ TEXT_TRANSCRIPTS = [
         SAM_DISCREET,
         [
             ("settings", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("5", [
                 "saved setting = 'discreet'",
@@ -1498,7 +1506,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
             ("mensajes discretos", [
                 "saved setting = 'discreet'",
@@ -1518,7 +1526,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
             ("1", [
                 "saved setting = 'time'",
@@ -1546,7 +1554,7 @@ TEXT_TRANSCRIPTS = [
         SAM,
         [
             ("SETTINGS", [
-                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 news.",
+                "en: Settings: reply 1 check-in time, 2 pause check-ins, 3 restart them, 4 language, 5 discreet wording, 6 call or text, 7 texting hours, 8 reminders, 9 choices.",
             ]),
             ("6", [
                 "saved setting = 'checkin_by'",
@@ -1566,7 +1574,7 @@ TEXT_TRANSCRIPTS = [
         LUPE,
         [
             ("ajustes", [
-                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 noticias.",
+                "es: Ajustes: responde 1 hora del check-in, 2 pausar los check-ins, 3 reanudar los check-ins, 4 idioma, 5 mensajes discretos, 6 llamada o texto, 7 horario de mensajes, 8 recordatorios de reuniones, 9 tus opciones.",
             ]),
             ("llamada", [
                 "saved setting = 'checkin_by'",
@@ -1986,7 +1994,7 @@ CALL_TRANSCRIPTS = [
                 "es-US: Marca 6 para llamada o texto.",
                 "es-US: Marca 7 para horario de mensajes.",
                 "es-US: Marca 8 para recordatorios de reuniones.",
-                "es-US: Marca 9 para noticias.",
+                "es-US: Marca 9 para tus opciones.",
                 "es-US: Marca 0 en cualquier momento para ayuda en crisis.",
                 "gather dtmf speech, 1 digit",
             ]),
@@ -2021,7 +2029,7 @@ CALL_TRANSCRIPTS = [
                 "en-US: Press 6 for call or text.",
                 "en-US: Press 7 for texting hours.",
                 "en-US: Press 8 for meeting reminders.",
-                "en-US: Press 9 for news from the line.",
+                "en-US: Press 9 for your choices.",
                 "en-US: Press 0 at any time for crisis help.",
                 "gather dtmf speech, 1 digit",
             ]),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from smsline import pairing, relay, supporters
 from smsline.models import (
+    AuditEntry,
     Exclusion,
     FollowUp,
     LineNumber,
@@ -249,3 +250,17 @@ def test_members_route_while_paired_and_a_crisis_still_reaches_the_supporter(ses
         "Thank you for telling us. Take care."
     ]
     assert relay.member_route(session, sam, "hello", EVENING) is None  # not the relay's
+
+
+def test_done_from_a_supporter_with_a_long_id_ends_the_pairing(session) -> None:  # noqa: ANN001
+    """`ended_by` keeps the kind; the audit keeps who ("supporter:12345" would not fit)."""
+    create_line_number(session, LINE)
+    session.add(LineNumber(e164=RELAYS[0], purpose="relay"))
+    ana = create_supporter(session, name="Ana", timezone="America/Chicago", id=12345)
+    on_shift(session, ana)
+    chat = paired(session, ana, "Sam")
+    assert supporters.route(session, ana, RELAYS[0], "DONE", EVENING) == []
+    session.commit()
+    assert chat.status == "ended" and chat.ended_by == "supporter"
+    actors = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "peer.ended"))
+    assert list(actors) == ["supporter:12345"]

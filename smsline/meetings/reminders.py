@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from smsline import db, outbox, schedule, segments, settings
+from smsline import checkins, consents, db, outbox, schedule, segments, settings
 from smsline.engine.answers import show_time
-from smsline.models import Meeting, MeetingSubscription, Member, OptOut
+from smsline.models import Meeting, MeetingSubscription, Member
 from smsline.texts import text
 
 if TYPE_CHECKING:
@@ -205,13 +205,26 @@ def subscribe(
     subscription.next_remind_at = due
     subscription.claimed_at = subscription.ended_at = subscription.retired_notice_at = None
     session.flush()
-    return text(
+    confirmation = text(
         "remind_on",
         member.language,
         minutes=minutes_before,
         name=_name(member, meeting),
         when=_when(meeting, member.language, now),
     )
+    if not consents.granted(session, member, "reminders"):  # asking for one is a new yes
+        consents.record(
+            session,
+            phone_hash=member.phone_hash,
+            member_id=member.id,
+            purpose="reminders",
+            granted=True,
+            wording=confirmation,
+            channel="sms",
+            recorded_by="member",
+            now=now,
+        )
+    return confirmation
 
 
 def unsubscribe(session: Session, member: Member, meeting: Meeting, now: datetime) -> str:
@@ -322,10 +335,18 @@ def deliver_claimed(session: Session, ids: list[int], claimed_at: datetime) -> d
     ).all()
     meetings = _by_id(session, Meeting, {row.meeting_id for row in subscriptions})
     members = _by_id(session, Member, {row.member_id for row in subscriptions})
-    opted = _opted_out(session, list(members.values()))
+    opted = checkins.opted_out(session, list(members.values()))
+    declined = consents.revoked(session, members.keys(), "reminders")
     counts: dict[str, int] = {}
     for subscription in subscriptions:
         meeting, member = meetings[subscription.meeting_id], members[subscription.member_id]
+        if member.id in declined:  # reminders revoked in the consent ledger: nothing is written
+            subscription.claimed_at = None
+            subscription.next_remind_at = next_remind_at(
+                meeting, subscription.minutes_before, max(claimed_at, subscription.next_remind_at)
+            )
+            counts["no_consent"] = counts.get("no_consent", 0) + 1
+            continue
         result = _deliver(session, subscription, meeting, member, opted, claimed_at)
         counts[result] = counts.get(result, 0) + 1
     session.commit()
@@ -393,19 +414,6 @@ def _by_id(session: Session, model: type, ids: set[int]) -> dict:
     if not ids:
         return {}
     return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
-
-
-def _opted_out(session: Session, members: list[Member]) -> set[str]:
-    hashes = [member.phone_hash for member in members]
-    if not hashes:
-        return set()
-    return set(
-        session.scalars(
-            select(OptOut.phone_hash).where(
-                OptOut.phone_hash.in_(hashes), OptOut.opted_out.is_(True)
-            )
-        )
-    )
 
 
 def send_due(session: Session, now: datetime, limit: int = CLAIM) -> dict[str, int]:
@@ -529,7 +537,7 @@ def meetings_retired(session: Session, meetings: list[Meeting], now: datetime) -
     ).all()
     by_id = {meeting.id: meeting for meeting in meetings}
     members = _by_id(session, Member, {row.member_id for row in subscriptions})
-    opted = _opted_out(session, list(members.values()))
+    opted = checkins.opted_out(session, list(members.values()))
     told = 0
     for subscription in subscriptions:
         meeting, member = by_id[subscription.meeting_id], members[subscription.member_id]

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, g, request
 
-from smsline import calls, checkin_calls, crypto, db, inbound, outbox, phones, voice_peer
+from smsline import (
+    calls,
+    checkin_calls,
+    circles,
+    crypto,
+    db,
+    inbound,
+    metrics,
+    outbox,
+    phones,
+    voice_peer,
+)
 from smsline.models import Member, Supporter, utcnow
 from smsline.web import signatures
 
@@ -28,6 +40,7 @@ def _line():  # noqa: ANN202
 @bp.before_request
 def check_signature() -> None:
     """With TWILIO_AUTH_TOKEN set, every webhook must carry a valid X-Twilio-Signature."""
+    g.webhook_started = time.perf_counter()
     config = _line().config
     if config.twilio_auth_token and not signatures.is_valid(
         request, config.twilio_auth_token, config.public_url
@@ -40,6 +53,16 @@ def check_signature() -> None:
     for name in SID_FIELDS:
         if name in request.form and not SID.fullmatch(request.form[name]):
             abort(400, f"{name} is not a Twilio SID")
+
+
+@bp.after_request
+def time_it(response: Response) -> Response:
+    started = g.get("webhook_started")
+    if started is not None:
+        metrics.WEBHOOK_SECONDS.labels(request.endpoint or "unknown").observe(
+            time.perf_counter() - started
+        )
+    return response
 
 
 def _xml(body: str) -> Response:
@@ -122,6 +145,9 @@ def voice() -> Response:
         caller = None  # anonymous or withheld: they still hear how to reach us and 988
     to = request.form.get("To", "")
     session = db.get_session()
+    circle_call = circles.call(session, caller, to, utcnow())
+    if circle_call is not None:  # a peer circle meeting by phone
+        return _xml(circle_call)
     if caller is not None:  # a supporter calling a relay number is put through to their member
         bridge = voice_peer.supporter_call(session, caller, to)
         if bridge is not None:

@@ -102,20 +102,25 @@ def safe_next(target: str | None) -> str:
 
 def init_app(app: Flask, config: Config) -> None:
     """Register the admin on `app` with its sessions, CSRF, rate limits and pages."""
-    from smsline.web.admin import (  # noqa: F401 - they add routes  # noqa: F401 - they add routes  # noqa: F401 - issue 7, 4 and 6  # noqa: F401 - issue 7, 7 and 9
+    from smsline.web.admin import (  # noqa: F401 - each module adds its routes
         announcements,
+        audit_log,
         auth,
+        circles,
         dashboard,
         errors,
         flows,
         home,
         meetings,
+        member_move,
+        member_rights,
         members,
         reports,
         roster,
         rq_queues,
         settings,
         simulator,
+        tips,
     )
 
     https = (config.public_url or "").startswith("https://")

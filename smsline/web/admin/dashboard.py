@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # What each kind of follow-up is, in the coordinators' words (coordinators.tell's kinds).
 FOLLOWUP_KINDS = {
     "crisis": "Crisis page",
+    "circle_removal": "Removed from a circle",
     "risk": "Hard day flagged at a check-in",
     "outreach": "Missed check-ins",
     "peer_request": "Asked for a peer",

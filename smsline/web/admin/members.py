@@ -203,7 +203,7 @@ def _member(member_id: int) -> Member:
     member = db.get_session().scalar(
         select(Member).options(defer(Member.phone_enc)).where(Member.id == member_id)
     )
-    if member is None:
+    if member is None or member.status == "erased":  # an erased member is no one: 404 alike
         abort(404)
     return member
 
