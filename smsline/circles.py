@@ -762,3 +762,42 @@ def seconds_to_reach_everyone(session: Session, circle: Circle) -> float:
 
     rate = max(float(settings.get(session, "send_rate_per_number")), 0.1)
     return circle.size_limit / rate  # the other members, and the facilitator
+
+
+def add_member(
+    session: Session, circle: Circle, member: Member, *, actor: str, now: datetime
+) -> None:
+    """A coordinator puts a member in a circle (someone who will join by phone and cannot text
+    JOIN): the ground rules were read to them and they agreed, which the ledger records as staff's."""
+    if member.status not in ("active", "paused"):
+        raise CircleError("only a member who has joined the line can be in a circle")
+    if len(members(session, circle)) >= circle.size_limit:
+        raise CircleError(f"{circle.name} is full")
+    row = session.scalar(
+        select(CircleMember).where(
+            CircleMember.circle_id == circle.id, CircleMember.member_id == member.id
+        )
+    )
+    if row is None:
+        row = CircleMember(circle_id=circle.id, member_id=member.id)
+        session.add(row)
+    row.asked_at, row.joined_at, row.left_at, row.removed_at = now, now, None, None
+    session.add(
+        Consent(
+            phone_hash=member.phone_hash,
+            member_id=member.id,
+            purpose="circle",
+            granted=True,
+            wording=say("rules", member.language, name=circle.name),
+            channel="staff",
+            recorded_by=actor[:80],
+            at=now,
+        )
+    )
+    audit.record(
+        session,
+        actor=actor[:80],
+        action="circle.add_member",
+        subject_type="circle",
+        subject_id=circle.id,
+    )

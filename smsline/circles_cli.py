@@ -77,3 +77,36 @@ def circles_list() -> None:
                 f"{circle.id}: {circle.name}{state}, {circle_rules.when(circle, 'en')}, "
                 f"{count}/{circle.size_limit} members"
             )
+
+
+@circles.command("add-member")
+@click.option("--circle", "circle_id", type=int, required=True)
+@click.option("--phone", required=True, help="the member's number, E.164")
+@click.option("--consent", is_flag=True, help="the ground rules were read to them and they agreed")
+def circles_add_member(circle_id: int, phone: str, consent: bool) -> None:
+    """Put a member in a circle who cannot text JOIN (they will call in), after reading them the
+    ground rules: the consent is recorded as given to staff."""
+    from smsline import circles as circle_rules
+    from smsline import crypto, phones
+    from smsline.models import Circle, Member, utcnow
+
+    if not consent:
+        raise click.UsageError("--consent is required: read them the ground rules first")
+    try:
+        e164 = phones.normalise(phone)
+    except phones.InvalidPhone as error:
+        raise click.ClickException(str(error)) from error
+    line = _line()
+    with line.sessions() as session:
+        circle = session.get(Circle, circle_id)
+        member = session.scalar(
+            select(Member).where(Member.phone_hash == crypto.current().index(e164))
+        )
+        if circle is None or member is None:
+            raise click.ClickException("no such circle, or no member with that number")
+        try:
+            circle_rules.add_member(session, circle, member, actor="cli", now=utcnow())
+        except circle_rules.CircleError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+        click.echo(f"{member.nickname or 'the member'} is in {circle.name}")

@@ -5,6 +5,7 @@ started on."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from sqlalchemy import ColumnDefault, Insert, Table, bindparam, event, insert, s
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from smsline import checkins, flow_actions, flowstore, schedule, settings
+from smsline import checkins, consents, flow_actions, flowstore, schedule, settings
 from smsline.engine import run
 from smsline.engine.format import Flow
 from smsline.models import Base, Conversation, Member
@@ -172,6 +173,12 @@ def feed(
     """Move a conversation on by one input (text, timeout or expiry) on the version it started on."""
     flow, _ = flowstore.load(session, conversation.flow_name, conversation.flow_version)
     context = context_for(session, member, channel or conversation.channel, now)
+    if flow.name == "checkin" and not context.peer_offered_today:
+        # A member who said no to peer offers (settings, choices) is not offered one after a
+        # hard day: the flow says what it says once one was offered today. Read only here, so
+        # no other text pays for the lookup.
+        if not consents.granted(session, member, "peer_relay"):
+            context = dataclasses.replace(context, peer_offered_today=True)
     position = run.Position(
         state=conversation.state,
         answers=json.loads(conversation.answers_enc or "{}"),

@@ -351,3 +351,17 @@ def test_erasure_takes_a_member_out_of_their_circles(session) -> None:  # noqa: 
     fresh(session)
     assert [person.id for _row, person in circles.members(session, circle)] == [bo.id]
     assert session.scalar(select(CircleMember).where(CircleMember.member_id == ana.id)) is None
+
+
+def test_a_member_who_cannot_text_is_added_by_staff_and_joins_by_phone(session) -> None:  # noqa: ANN001
+    circle = make_circle(session)
+    caller = create_member(session, status="active", nickname="Lu")
+    circles.add_member(session, circle, caller, actor="admin:coord", now=utcnow())
+    session.commit()
+    consent = session.scalar(select(Consent).where(Consent.purpose == "circle"))
+    assert consent.channel == "staff" and consent.recorded_by == "admin:coord"
+    twiml = circles.call(session, caller.phone, CIRCLE_NUMBER, utcnow())
+    assert 'startConferenceOnEnter="false"' in twiml and caller.phone not in twiml
+    new = create_member(session, status="new")
+    with pytest.raises(circles.CircleError):
+        circles.add_member(session, circle, new, actor="admin:coord", now=utcnow())

@@ -1420,7 +1420,7 @@ TEXT_TRANSCRIPTS = [
             ]),
             ("9", [
                 "saved setting = 'news'",
-                "en: Your choices: reply 1 news texts, 2 daily check-ins, 3 meeting reminders, 4 sharing your check-in answers with your peer supporter.",
+                "en: Your choices: reply 1 news texts, 2 daily check-ins, 3 meeting reminders, 4 sharing answers with your peer, 5 peer offers after a hard day.",
             ]),
             ("1", [
                 "saved privacy = 'news'",
@@ -1444,7 +1444,7 @@ TEXT_TRANSCRIPTS = [
             ]),
             ("noticias", [
                 "saved setting = 'news'",
-                "es: Tus opciones: responde 1 noticias, 2 check-ins diarios, 3 recordatorios de reuniones, 4 compartir tus respuestas del check-in con tu compañero.",
+                "es: Tus opciones: responde 1 noticias, 2 check-ins diarios, 3 recordatorios, 4 compartir respuestas con tu compañero, 5 ofertas de compañero.",
             ]),
             ("noticias", [
                 "saved privacy = 'news'",

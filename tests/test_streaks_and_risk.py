@@ -150,3 +150,27 @@ def test_the_risk_follow_up_is_audited_without_answers(
     assert entry.details_json == '{"coordinators_paged": 1}'
     (page,) = rows(session, "followup")
     assert "bad" not in page.body_enc and "10" not in page.body_enc
+
+
+def test_a_member_who_said_no_to_peer_offers_gets_none_after_a_hard_day(
+    line, session, shipped, coordinator, twilio_post, monkeypatch
+) -> None:  # noqa: ANN001
+    """Withdrawing peer offers (settings, choices, 5) stops only those: the check-in goes on,
+    the member hears PEER still works, and no offer or risk follow-up comes."""
+    member = enrol(session)
+    say(twilio_post, monkeypatch, day(0, 8), "SETTINGS", member.phone)
+    say(twilio_post, monkeypatch, day(0, 8, 1), "9", member.phone)
+    asked = say(twilio_post, monkeypatch, day(0, 8, 2), "5", member.phone)
+    assert "Peer offers: YES" in asked
+    done = say(twilio_post, monkeypatch, day(0, 8, 3), "no", member.phone)
+    assert "no peer offers after check-ins" in done
+    reply = answer_a_day(line, twilio_post, monkeypatch, member, 0, *HARD_DAY)
+    assert OFFER not in reply and "Would it help to talk with a peer" not in reply
+    assert "just text PEER" in reply
+    assert followups(session, "risk") == []
+    # Saying yes again brings the offers back.
+    say(twilio_post, monkeypatch, day(1, 8), "SETTINGS", member.phone)
+    say(twilio_post, monkeypatch, day(1, 8, 1), "9", member.phone)
+    say(twilio_post, monkeypatch, day(1, 8, 2), "5", member.phone)
+    say(twilio_post, monkeypatch, day(1, 8, 3), "yes", member.phone)
+    assert OFFER in answer_a_day(line, twilio_post, monkeypatch, member, 1, *HARD_DAY)
