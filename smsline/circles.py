@@ -462,6 +462,7 @@ def _share(
             body=body,
             kind="circle",
             from_number=number,
+            paced=True,
             member_id=person.id,
             now=now,
         )
@@ -474,6 +475,7 @@ def _share(
             body=body,
             kind="circle",
             from_number=number,
+            paced=True,
             supporter_id=leader.id,
             now=now,
         )

@@ -30,6 +30,25 @@ def send_outbound(outbound_id: int) -> str:
     return outbox.send(current_line(), outbound_id)
 
 
+def send_paced(outbound_ids: list[int]) -> list[str]:
+    """Send the rows in order, `send_rate_per_number` a second (a circle's message to its
+    members, all from the circle's number)."""
+    import time
+
+    from smsline import outbox, settings
+
+    line = current_line()
+    with line.sessions() as session:
+        rate = max(float(settings.get(session, "send_rate_per_number")), 0.1)
+        session.commit()
+    results = []
+    for index, outbound_id in enumerate(outbound_ids):
+        if index:
+            time.sleep(1 / rate)
+        results.append(outbox.send(line, outbound_id))
+    return results
+
+
 def place_call(call_id: int) -> str:
     from smsline import checkin_calls
 

@@ -44,11 +44,14 @@ class Line:
         """Commit, then hand the outbound texts and calls written in this transaction to the
         workers (bulk texts through `pacing`)."""
         ids = session.info.pop("outbox_ids", [])
+        paced_ids = session.info.pop("paced_ids", [])
         call_ids = session.info.pop("call_ids", [])
         bulk_due = session.info.pop("bulk_due", False)
         session.commit()
         if ids:
             self.queues.hand_over(ids)
+        if paced_ids:
+            self.queues.hand_over_paced(paced_ids)
         if call_ids:
             self.queues.hand_over_calls(call_ids)
         if bulk_due:  # bulk texts due now go at once if this minute has room for them

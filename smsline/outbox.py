@@ -97,8 +97,11 @@ def write(
     supporter_id: int | None = None,
     inbound_id: int | None = None,
     now: datetime | None = None,
+    paced: bool = False,
 ) -> OutboundMessage:
-    """Write a text to be sent by a worker after the commit (or `suppressed` if the door says no)."""
+    """Write a text to be sent by a worker after the commit (or `suppressed` if the door says no).
+    `paced` rows written in one transaction go to the workers as one job, sent in order at the
+    sender number's rate (a circle's message to its members: Queues.hand_over_paced)."""
     row = _row(session, to, body, kind, from_number, queue, member_id, supporter_id, inbound_id)
     if row.status == "pending":
         if kind in AUTOMATED and timezone:
@@ -109,7 +112,9 @@ def write(
             row.next_attempt_at = now or utcnow()
             session.info["bulk_due"] = True  # see Line.commit
         session.flush()
-        if row.next_attempt_at is None:  # held and bulk rows wait to be claimed when due
+        if row.next_attempt_at is None and paced:  # one job sends them at the number's pace
+            session.info.setdefault("paced_ids", []).append(row.id)
+        elif row.next_attempt_at is None:  # held and bulk rows wait to be claimed when due
             session.info.setdefault("outbox_ids", []).append((row.id, queue))
     return row
 

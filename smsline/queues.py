@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("replies", "bulk")  # in the order workers take them
 SEND_JOB = "smsline.jobs.send_outbound"
+PACED_JOB = "smsline.jobs.send_paced"
 CALL_JOB = "smsline.jobs.place_call"
 CHECKINS_JOB = "smsline.jobs.deliver_checkins"
 CHECKINS_BATCH = 500  # claimed check-ins a job
@@ -156,6 +157,28 @@ class Queues:
             except Exception as error:  # Redis down: write the rows in this process instead
                 log.warning("could not enqueue announcement %s: %s", announcement_id, error)
         announcements.write_rows(self.line, announcement_id)
+
+    def hand_over_paced(self, outbound_ids: list[int]) -> None:
+        """A circle's message to its members: one `replies` job sends the rows in order at the
+        sender number's rate (`jobs.send_paced`), so the group's texts come quickly but never
+        faster than the number may send. In-process (development, tests) they go at once; if
+        Redis refuses they wait for the sweep like any text."""
+        from smsline import outbox
+
+        assert self.line is not None
+        if not outbound_ids:
+            return
+        if self.in_process:
+            for outbound_id in outbound_ids:
+                outbox.send(self.line, outbound_id)
+            return
+        try:
+            job_id = f"paced-{outbound_ids[0]}"
+            self._enqueue([("replies", PACED_JOB, (list(outbound_ids),), job_id)])
+        except Exception as error:  # Redis down: the rows stay pending and the sweep retries
+            log.warning("could not enqueue %d paced texts: %s", len(outbound_ids), error)
+            return
+        outbox.mark_queued(self.line, list(outbound_ids))
 
     def ping(self) -> bool:
         return True if self.in_process else bool(self.redis().ping())

@@ -365,3 +365,35 @@ def test_a_member_who_cannot_text_is_added_by_staff_and_joins_by_phone(session) 
     new = create_member(session, status="new")
     with pytest.raises(circles.CircleError):
         circles.add_member(session, circle, new, actor="admin:coord", now=utcnow())
+
+
+def test_a_circle_message_goes_as_one_job_paced_at_the_numbers_rate(
+    config, transport, redis_url, monkeypatch
+) -> None:  # noqa: ANN001
+    """With RQ, the members' copies of one circle message are one `replies` job that sends them
+    in order, one a second (send_rate_per_number): quick, and never faster than the number may."""
+    from rq import Queue, SimpleWorker
+
+    from smsline import jobs
+    from smsline.line import Line
+
+    line = Line.build(config.with_(redis_url=redis_url), transport=transport)
+    jobs.install(line)
+    try:
+        with line.sessions() as session:
+            circle = make_circle(session)
+            ana, bo, cy = joined(session, circle, "Ana", "Bo", "Cy")
+            circles.route(session, circle, ana, None, "hello all", utcnow())
+            line.commit(session)
+        queued = Queue("replies", connection=line.queues.redis()).jobs
+        assert [job.func_name for job in queued] == ["smsline.jobs.send_paced"]
+        (ids,) = queued[0].args
+        assert len(ids) == 3  # Bo, Cy and the facilitator
+        slept: list[float] = []
+        monkeypatch.setattr("time.sleep", slept.append)
+        SimpleWorker(["replies"], connection=line.queues.redis()).work(burst=True)
+        assert slept == [1.0, 1.0]
+        assert sorted(sent.body for sent in transport.sent) == ["Ana: hello all"] * 3
+    finally:
+        jobs.install(None)
+        line.close()
