@@ -63,12 +63,13 @@ def by_text(
     """The answer when the text is a step of a move (MOVE, the old number, the code); None when
     it is not. `member` is the sender's (a placeholder while the number has not joined).
     `lookup` False: no move can be waiting (the number is new, or a conversation waits: MOVE
-    ends it), so none is looked for; the texts of members not moving cost no query."""
+    ends it), so none is looked for; the texts of members not moving cost no query, and nor does
+    a text without a digit (it can be neither the old number nor the code)."""
     word = normalise(words)
     if word in WORDS:
         return _start(session, member, WORDS[word], now)
-    if not lookup or member.status != "new":
-        return None
+    if not lookup or member.status != "new" or not any(char.isdigit() for char in words):
+        return None  # the steps after MOVE, the old number and the code, both carry digits
     move = _latest(session, member.phone_hash, now)
     if move is None:
         return None
