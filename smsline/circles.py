@@ -452,10 +452,15 @@ def _share(
     """`body` to every member of the circle but the sender, and to the facilitator, from the
     circle number: replies (the priority queue), one outbox row each."""
     number = _number(session, circle)
-    sent = 0
-    for _row, person in members(session, circle):
-        if person.id == skip_member:
-            continue
+    recipients: list[tuple[Member | Supporter, dict[str, int]]] = [
+        (person, {"member_id": person.id})
+        for _row, person in members(session, circle)
+        if person.id != skip_member
+    ]
+    leader = facilitator(session, circle)
+    if leader is not None and leader.id != skip_supporter:
+        recipients.append((leader, {"supporter_id": leader.id}))
+    for person, whose in recipients:
         outbox.write(
             session,
             to=person.phone,
@@ -463,24 +468,10 @@ def _share(
             kind="circle",
             from_number=number,
             paced=True,
-            member_id=person.id,
             now=now,
+            **whose,
         )
-        sent += 1
-    leader = facilitator(session, circle)
-    if leader is not None and leader.id != skip_supporter:
-        outbox.write(
-            session,
-            to=leader.phone,
-            body=body,
-            kind="circle",
-            from_number=number,
-            paced=True,
-            supporter_id=leader.id,
-            now=now,
-        )
-        sent += 1
-    return sent
+    return len(recipients)
 
 
 def _lead(
