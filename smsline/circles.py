@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from smsline import audit, coordinators, outbox
+from smsline import audit, coordinators, db, outbox
 from smsline.models import (
     Circle,
     CircleMember,
@@ -581,7 +581,9 @@ def remind_due(session: Session, now: datetime) -> int:
     """Members of circles whose window starts within the hour hear of it once (bulk, their quiet
     hours and opt-outs apply in the outbox); without a facilitator they hear it cannot meet."""
     written = 0
-    for circle in session.scalars(select(Circle).where(Circle.active.is_(True))):
+    # Locked till the clock commits (others skip them): two clocks at once remind once.
+    active = db.skip_locked(select(Circle).where(Circle.active.is_(True)), session)
+    for circle in session.scalars(active):
         start, _end = window(circle, now)
         if not now < start <= now + REMIND_BEFORE or circle.reminded_for == start:
             continue

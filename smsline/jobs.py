@@ -30,6 +30,15 @@ def send_outbound(outbound_id: int) -> str:
     return outbox.send(current_line(), outbound_id)
 
 
+def send_outbound_batch(outbound_ids: list[int]) -> dict[str, int]:
+    """Send a batch of outbox rows (`outbox.send_many`); returns how many ended how."""
+    from collections import Counter
+
+    from smsline import outbox
+
+    return dict(Counter(outbox.send_many(current_line(), outbound_ids).values()))
+
+
 def send_paced(outbound_ids: list[int]) -> list[str]:
     """Send the rows in order, `send_rate_per_number` a second (a circle's message to its
     members, all from the circle's number)."""

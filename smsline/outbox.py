@@ -2,9 +2,10 @@
 
 A text is written as a row first (`write`, or `reply_row` for the answer that goes back in TwiML).
 The door refuses automated texts to opted-out numbers, holds automated texts through the recipient's
-quiet hours and counts segments. After the commit a worker sends the row by id (`send`): it claims the
-row atomically, calls the transport outside any transaction and records the outcome; retries live in
-the row (`attempts`, `next_attempt_at`) so the sweep finds them even if Redis lost the job.
+quiet hours and counts segments. After the commit a worker sends the rows by id, one (`send`) or a
+batch (`send_many`: one commit's texts, a sweep's): it claims them atomically, calls the transport
+outside any transaction and records the outcomes; retries live in the row (`attempts`,
+`next_attempt_at`) so the sweep finds them even if Redis lost the job.
 
 The one duplicate window left: a worker killed after Twilio accepted a text and before the commit that
 records the SID. The sweep reconciles such rows (`sending` for too long) against Twilio's message list
@@ -15,15 +16,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from smsline import keys, metrics, schedule, segments, settings
+from smsline import crypto, db, keys, metrics, schedule, segments, settings
 from smsline.models import InboundMessage, LineNumber, Member, OptOut, OutboundMessage, utcnow
-from smsline.transport import TransportError
+from smsline.transport import SendResult, TransportError
 
 if TYPE_CHECKING:
     from smsline.line import Line
@@ -41,6 +44,7 @@ CLAIMABLE = ("pending", "queued")
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 SENDING_STALE = timedelta(minutes=5)  # a worker that held a row this long has died
+SEND_THREADS = 8  # a batch's texts in flight at once (Twilio answers in about 100-300 ms)
 # Twilio's own states before a final one all mean "Twilio has it": our `sent`.
 TWILIO_STATUS = {
     "accepted": "sent",
@@ -221,80 +225,218 @@ def quiet_hours_end(
 
 
 def mark_queued(line: Line, outbound_ids: list[int]) -> None:
-    """Rows handed to RQ move from pending to queued (if a worker has not already taken them)."""
+    """Rows handed to RQ move from pending to queued (if a worker has not already taken them).
+    A row another transaction holds is skipped, not waited for: that is a worker claiming it (which
+    waits for this statement instead: one of the two must not wait, or they could deadlock), and a
+    row left pending is only handed over again by the sweep, its job then finding it taken."""
+    Row = OutboundMessage
+    pending = select(Row.id).where(Row.id.in_(outbound_ids), Row.status == "pending")
     with line.sessions() as session:
         session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id.in_(outbound_ids), OutboundMessage.status == "pending")
+            update(Row)
+            .where(Row.id.in_(db.skip_locked(pending, session).scalar_subquery()))
             .values(status="queued", status_at=utcnow())  # the sweep re-enqueues only stale ones
+            .execution_options(synchronize_session=False)
         )
         session.commit()
 
 
 def send(line: Line, outbound_id: int, now: datetime | None = None) -> str:
     """Send one outbox row; safe to run twice and after a crash. Returns what happened."""
-    result = _send(line, outbound_id, now)
-    metrics.SENDS.labels(result).inc()
-    return result
+    return send_many(line, [outbound_id], now)[outbound_id]
 
 
-def _send(line: Line, outbound_id: int, now: datetime | None) -> str:
-    now = now or utcnow()
+def send_many(
+    line: Line, outbound_ids: list[int], now: datetime | None = None, *, threads: int = SEND_THREADS
+) -> dict[int, str]:
+    """Send outbox rows as one batch; safe to run twice and after a crash. Returns what happened
+    to each (`not-due` for a row another worker holds or that is not due). The rows are claimed
+    in one statement and their opt-outs read in one query, then sent `threads` at a time (texts to
+    one number one after another, in order) and their outcomes recorded in one transaction."""
+    results = _send_many(line, outbound_ids, now or utcnow(), threads)
+    for result, count in Counter(results.values()).items():
+        metrics.SENDS.labels(result).inc(count)
+    return results
+
+
+class _Claimed(NamedTuple):
+    id: int
+    to_hash: str
+    to: str
+    body: str
+    from_number: str | None
+    kind: str
+    attempts: int
+
+
+def _send_many(line: Line, outbound_ids: list[int], now: datetime, threads: int) -> dict[int, str]:
+    results = dict.fromkeys(outbound_ids, "not-due")
     attempt_id = uuid.uuid4().hex
+    service = line.config.twilio_messaging_service_sid
     with line.sessions() as session:
-        claimed = session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == outbound_id,
-                OutboundMessage.status.in_(CLAIMABLE),
-                (OutboundMessage.next_attempt_at.is_(None))
-                | (OutboundMessage.next_attempt_at <= now),
-            )
-            .values(
-                status="sending",
-                attempt_id=attempt_id,
-                sending_started_at=now,
-                attempts=OutboundMessage.attempts + 1,
-            )
-        ).rowcount
-        session.commit()
-        if not claimed:
-            return "not-due"
-        row = session.get(OutboundMessage, outbound_id)
-        assert row is not None
-        # keys.is_opted_out: by the number itself while an old index key is configured.
-        if row.kind not in ALWAYS_ALLOWED and keys.is_opted_out(session, row.to_hash, row.to_enc):
-            _finish(session, row, attempt_id, status="suppressed")
-            return "suppressed"
-        to, body, from_number = row.to_enc, row.body_enc, row.from_number
-        service = line.config.twilio_messaging_service_sid
-        if not (service or from_number):
-            row.error_detail = "no line number: run `smsline numbers add`"
-            _finish(session, row, attempt_id, status="failed")
-            log.error("outbound %s: no line number or Messaging Service to send from", row.id)
-            return "failed"
-        callback = status_callback_url(line, outbound_id)
-        max_attempts = settings.get(session, "max_send_attempts")
-        attempts = row.attempts
-        session.commit()  # end the read transaction before the network call
+        claimed = _claim(session, outbound_ids, attempt_id, now)
+        opted_out = _opted_out(session, claimed)
+        unsent = [row.id for row in claimed if row.id in opted_out]
+        _record(session, attempt_id, "suppressed", [{"row_id": row_id} for row_id in unsent])
+        results.update(dict.fromkeys(unsent, "suppressed"))
+        nowhere = [
+            row.id for row in claimed if not (service or row.from_number or row.id in opted_out)
+        ]
+        if nowhere:
+            detail = "no line number: run `smsline numbers add`"
+            _record(session, attempt_id, "failed", [{"row_id": i} for i in nowhere], detail)
+            results.update(dict.fromkeys(nowhere, "failed"))
+            log.error("outbound %s: no line number or Messaging Service to send from", nowhere)
+        to_send = [row for row in claimed if results[row.id] == "not-due"]
+        max_attempts = settings.get(session, "max_send_attempts") if to_send else 0
+        session.commit()  # the claims are recorded before any network call
+    if not to_send:
+        return results
 
-        try:
-            result = line.transport.send(
-                to=to,
-                body=body,
-                from_=None if service else from_number,
-                messaging_service_sid=service,
-                status_callback=callback,
+    outcomes = _post_all(line, to_send, service, threads)
+    with line.sessions() as session:
+        sent_at = utcnow()
+        sent = [
+            {"row_id": row_id, "sid": outcome.sid, "at": sent_at}
+            for row_id, outcome in sorted(outcomes.items())  # locked in id order, as claimed
+            if isinstance(outcome, SendResult)
+        ]
+        superseded = len(sent) - _record(session, attempt_id, "sent", sent)
+        results.update({each["row_id"]: "sent" for each in sent})
+        for row in to_send:
+            error = outcomes[row.id]
+            if isinstance(error, TransportError):
+                results[row.id] = _failed_attempt(
+                    session, row.id, attempt_id, error, row.attempts, max_attempts, now
+                )
+        session.commit()
+    if superseded:
+        log.warning("outbound: %d attempts superseded, not recorded", superseded)
+    log.info("outbound: %s", dict(Counter(results.values())))
+    for error in outcomes.values():
+        if isinstance(error, Exception) and not isinstance(error, TransportError):
+            raise error  # a bug: that row stays `sending`, and the sweep reconciles it with Twilio
+    return results
+
+
+def _claim(
+    session: Session, outbound_ids: list[int], attempt_id: str, now: datetime
+) -> list[_Claimed]:
+    """Take the due rows among `outbound_ids` for this attempt (`sending`, one more attempt), in
+    one statement. A row another transaction holds is waited for, not skipped (on PostgreSQL;
+    SQLite's write transactions are serialised anyway): the holder is a short transaction (a
+    hand-over marking it queued, another worker's claim, a status callback), and a row skipped
+    here would wait for the sweep. Once it is free the row is looked at again, so a row another
+    worker took is left alone; rows are locked in id order, as the others lock them."""
+    Row = OutboundMessage
+    due = (
+        select(Row.id)
+        .where(
+            Row.id.in_(outbound_ids),
+            Row.status.in_(CLAIMABLE),
+            (Row.next_attempt_at.is_(None)) | (Row.next_attempt_at <= now),
+        )
+        .order_by(Row.id)
+        .with_for_update()
+    )
+    statement = (
+        update(Row)
+        .where(Row.id.in_(due.scalar_subquery()))
+        .values(
+            status="sending",
+            attempt_id=attempt_id,
+            sending_started_at=now,
+            attempts=Row.attempts + 1,
+        )
+        .returning(
+            Row.id, Row.to_hash, Row.to_enc, Row.body_enc, Row.from_number, Row.kind, Row.attempts
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((_Claimed(*found) for found in session.execute(statement)), key=lambda r: r.id)
+
+
+def _opted_out(session: Session, rows: list[_Claimed]) -> set[int]:
+    """Ids of the claimed rows whose number has opted out (ALWAYS_ALLOWED texts are not asked
+    about): one query, or while an old index key is configured, by each number itself
+    (keys.is_opted_out: the row's stored hash may be under either key)."""
+    asked = [row for row in rows if row.kind not in ALWAYS_ALLOWED]
+    if not asked:
+        return set()
+    if crypto.current().has_previous_index_keys:
+        return {row.id for row in asked if keys.is_opted_out(session, row.to_hash, row.to)}
+    out = set(
+        session.scalars(
+            select(OptOut.phone_hash).where(
+                OptOut.phone_hash.in_({row.to_hash for row in asked}), OptOut.opted_out.is_(True)
             )
-        except TransportError as error:
-            return _failed_attempt(
-                session, outbound_id, attempt_id, error, attempts, max_attempts, now
-            )
-        row = session.get(OutboundMessage, outbound_id)
-        assert row is not None
-        _finish(session, row, attempt_id, status="sent", sid=result.sid, at=utcnow())
-        log.info("outbound %s sent as %s", outbound_id, result.sid)
-        return "sent"
+        )
+    )
+    return {row.id for row in asked if row.to_hash in out}
+
+
+def _post_all(
+    line: Line, rows: list[_Claimed], service: str | None, threads: int
+) -> dict[int, SendResult | Exception]:
+    """Hand the rows to the transport, `threads` at a time; the texts to one number go one after
+    another in the order they were written. Each row's result, or the exception its send raised."""
+
+    def post(group: list[_Claimed]) -> list[tuple[int, SendResult | Exception]]:
+        done: list[tuple[int, SendResult | Exception]] = []
+        for row in group:
+            try:
+                done.append((row.id, _post(line, row, service)))
+            except Exception as error:  # noqa: BLE001 - recorded by the caller
+                done.append((row.id, error))
+        return done
+
+    groups: dict[str, list[_Claimed]] = {}
+    for row in rows:
+        groups.setdefault(row.to_hash, []).append(row)
+    if threads <= 1 or len(groups) == 1:
+        return dict(pair for group in groups.values() for pair in post(group))
+    with ThreadPoolExecutor(min(threads, len(groups)), thread_name_prefix="outbox") as pool:
+        return dict(pair for done in pool.map(post, groups.values()) for pair in done)
+
+
+def _post(line: Line, row: _Claimed, service: str | None) -> SendResult:
+    return line.transport.send(
+        to=row.to,
+        body=row.body,
+        from_=None if service else row.from_number,
+        messaging_service_sid=service,
+        status_callback=status_callback_url(line, row.id),
+    )
+
+
+def _record(
+    session: Session, attempt_id: str, status: str, rows: list[dict], detail: str | None = None
+) -> int:
+    """Record the end of our attempt on `rows` ({"row_id"}, with "sid" and "at" when sent) in one
+    statement: the rule of `_finish` (nothing if the attempt was superseded; the status only if a
+    status callback has not moved the row further). Returns how many rows it recorded."""
+    if not rows:
+        return 0
+    Row = OutboundMessage.__table__.c
+    further = [name for name, rank in RANK.items() if rank >= RANK.get(status, 5)]
+    values: dict[str, object] = {
+        "status": case(
+            (Row.status.in_([literal(name) for name in further]), Row.status), else_=status
+        )
+    }
+    if status == "sent":
+        values |= {
+            "twilio_sid": func.coalesce(Row.twilio_sid, bindparam("sid")),
+            "sent_at": bindparam("at"),
+        }
+    if detail is not None:
+        values["error_detail"] = detail
+    statement = (
+        update(OutboundMessage.__table__)
+        .where(Row.id == bindparam("row_id"), Row.attempt_id == attempt_id)
+        .values(values)
+    )
+    return session.execute(statement, rows).rowcount
 
 
 def _finish(
@@ -327,10 +469,11 @@ def _failed_attempt(
     max_attempts: int,
     now: datetime,
 ) -> str:
+    """Record a send the transport refused or could not make, in the caller's transaction: try
+    again after a backoff, ask Twilio first (it may have the text), or give up."""
     row = session.get(OutboundMessage, outbound_id)
     assert row is not None
     if row.attempt_id != attempt_id or row.status != "sending":
-        session.commit()
         return "superseded"
     row.error_code = error.code
     row.error_detail = f"http {error.http_status}" if error.http_status else type(error).__name__
@@ -351,7 +494,6 @@ def _failed_attempt(
         row.status_at = utcnow()
         metrics.failed(error.code)
         outcome = "failed"
-    session.commit()
     log.warning("outbound %s: %s (code %s, attempt %s)", outbound_id, outcome, error.code, attempts)
     return outcome
 
@@ -378,20 +520,27 @@ def apply_status(
     reply: tuple[str, int] | None = None,
 ) -> OutboundMessage | None:
     """Apply a status callback: idempotent, order-proof (the first final status stands). The row is
-    found by our id (`o`), by the inbound MessageSid and place of a TwiML reply (`r`), or by SID."""
+    found by our id (`o`), by the inbound MessageSid and place of a TwiML reply (`r`), or by SID,
+    and locked until the commit: two callbacks for one row at once are applied one after the
+    other (otherwise a `sent` that read the row first could overwrite a `delivered`)."""
     row = None
     if reply is not None:
         row = session.scalar(
             select(OutboundMessage)
             .join(InboundMessage, OutboundMessage.inbound_id == InboundMessage.id)
             .where(InboundMessage.message_sid == reply[0], OutboundMessage.reply_index == reply[1])
+            .with_for_update(of=OutboundMessage)
         )
     if outbound_id is not None:
-        row = session.get(OutboundMessage, outbound_id)
+        row = session.get(
+            OutboundMessage, outbound_id, with_for_update=True, populate_existing=True
+        )
         if row is not None and sid and row.twilio_sid not in (None, sid):
             row = None  # a callback for another send of ours: trust the SID
     if row is None and sid:
-        row = session.scalar(select(OutboundMessage).where(OutboundMessage.twilio_sid == sid))
+        row = session.scalar(
+            select(OutboundMessage).where(OutboundMessage.twilio_sid == sid).with_for_update()
+        )
     if row is None:
         return None
     if sid and row.twilio_sid is None:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from smsline import audit, metrics, outbox, roster, settings
+from smsline import audit, db, metrics, outbox, roster, settings
 from smsline.models import Exclusion, Member, Offer, Pairing, PeerRequest, Supporter
 from smsline.texts import text
 
@@ -336,17 +336,25 @@ def escalate_due(session: Session, now: datetime, limit: int = 100) -> int:
     Offers already out stay open: a late YES still wins. Returns how many requests moved."""
     wait_limit = timedelta(minutes=settings.get(session, "peer_wait_minutes"))
     repeats = settings.get(session, "peer_offer_rounds")
+    # Locked until the clock commits (others skip them): two clocks at once move each request
+    # once, so the member is promised once.
     due = session.scalars(
-        select(PeerRequest)
-        .where(PeerRequest.status == "open", PeerRequest.next_step_at <= now)
-        .order_by(PeerRequest.next_step_at, PeerRequest.id)
-        .limit(limit)
+        db.skip_locked(
+            select(PeerRequest)
+            .where(PeerRequest.status == "open", PeerRequest.next_step_at <= now)
+            .order_by(PeerRequest.next_step_at, PeerRequest.id)
+            .limit(limit),
+            session,
+        )
     ).all()
     unmet = session.scalars(
-        select(PeerRequest)
-        .where(PeerRequest.status == "unmet")
-        .order_by(PeerRequest.id)
-        .limit(limit)
+        db.skip_locked(
+            select(PeerRequest)
+            .where(PeerRequest.status == "unmet")
+            .order_by(PeerRequest.id)
+            .limit(limit),
+            session,
+        )
     ).all()
     moved = 0
     for peer_request in [*due, *unmet]:

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("replies", "bulk")  # in the order workers take them
 SEND_JOB = "smsline.jobs.send_outbound"
+SEND_BATCH_JOB = "smsline.jobs.send_outbound_batch"
+SEND_BATCH = 50  # texts of one queue a job (outbox.send_many)
 PACED_JOB = "smsline.jobs.send_paced"
 CALL_JOB = "smsline.jobs.place_call"
 CHECKINS_JOB = "smsline.jobs.deliver_checkins"
@@ -43,13 +45,14 @@ class Queues:
 
     def hand_over(self, outbound_ids: list[tuple[int, str]], now: datetime | None = None) -> None:
         """Give committed outbox rows (id, queue) to the workers; on failure they wait for the sweep.
-        In-process, `now` is the sweep's instant (`smsline tick --at`)."""
+        Rows of one queue go SEND_BATCH a job, sent as a batch (`outbox.send_many`). In-process
+        they are sent here, one after another in order; `now` is the sweep's instant (`smsline
+        tick --at`)."""
         from smsline import outbox
 
         assert self.line is not None
         if self.in_process:
-            for outbound_id, _queue in outbound_ids:
-                outbox.send(self.line, outbound_id, now=now)
+            outbox.send_many(self.line, [row_id for row_id, _ in outbound_ids], now=now, threads=1)
             return
         try:
             self.enqueue_sends(outbound_ids)
@@ -59,12 +62,21 @@ class Queues:
         outbox.mark_queued(self.line, [outbound_id for outbound_id, _ in outbound_ids])
 
     def enqueue_sends(self, outbound_ids: list[tuple[int, str]]) -> None:
-        self._enqueue(
-            [
-                (queue_name, SEND_JOB, (outbound_id,), f"send-{outbound_id}")
-                for outbound_id, queue_name in outbound_ids
-            ]
-        )
+        """One job a row when it is alone in its queue, else a job a SEND_BATCH of them (the job
+        id names the first and how many: the same rows handed over twice get the same id)."""
+        by_queue: dict[str, list[int]] = {}
+        for outbound_id, queue_name in outbound_ids:
+            by_queue.setdefault(queue_name, []).append(outbound_id)
+        jobs = []
+        for queue_name, ids in by_queue.items():
+            for start in range(0, len(ids), SEND_BATCH):
+                batch = ids[start : start + SEND_BATCH]
+                if len(batch) == 1:
+                    jobs.append((queue_name, SEND_JOB, (batch[0],), f"send-{batch[0]}"))
+                else:
+                    job_id = f"sends-{batch[0]}-{len(batch)}"
+                    jobs.append((queue_name, SEND_BATCH_JOB, (batch,), job_id))
+        self._enqueue(jobs)
 
     def _enqueue(self, jobs: list[tuple[str, str, tuple, str]]) -> None:
         """Put (queue, function, arguments, job id) jobs on RQ in one round trip to Redis, with

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smsline import audit, coordinators, outbox, pairing, settings
+from smsline import audit, coordinators, db, outbox, pairing, settings
 from smsline.models import LineNumber, Member, Offer, Pairing, PeerRequest, Supporter
 from smsline.texts import text
 
@@ -343,11 +343,14 @@ def block(session: Session, supporter: Supporter, pairing_row: Pairing, now: dat
 def end_quiet(session: Session, now: datetime, limit: int = 200) -> int:
     """Pairings silent for `relay_quiet_minutes` end gently (the clock's part)."""
     quiet = timedelta(minutes=settings.get(session, "relay_quiet_minutes"))
-    rows = session.scalars(
-        select(Pairing)
-        .where(Pairing.status == "active", Pairing.last_message_at <= now - quiet)
-        .order_by(Pairing.id)
-        .limit(limit)
+    rows = session.scalars(  # locked till the clock commits: two clocks end each one once
+        db.skip_locked(
+            select(Pairing)
+            .where(Pairing.status == "active", Pairing.last_message_at <= now - quiet)
+            .order_by(Pairing.id)
+            .limit(limit),
+            session,
+        )
     ).all()
     for row in rows:
         end(session, row, "quiet", now)

@@ -283,17 +283,20 @@ def _complement(covered: list[Interval], start: datetime, end: datetime) -> Iter
 def remind(session: Session, now: datetime, ahead: timedelta = SHIFT_NOTICE) -> int:
     """Text each active supporter whose shift starts within `ahead`, once a stretch (the clock's
     part); the text says when, in their time, and that OFF frees them. Returns how many."""
-    from smsline import outbox  # outbox -> settings; kept out of the roster's pure part
+    from smsline import db, outbox  # outbox -> settings; kept out of the roster's pure part
     from smsline.texts import text
 
     told = 0
-    shifts = session.scalars(
-        select(Shift)
-        .join(Supporter, Supporter.id == Shift.supporter_id)
-        .where(
-            Supporter.active.is_(True),
-            Shift.first_day <= (now + ahead + timedelta(days=1)).date(),
-            or_(Shift.last_day.is_(None), Shift.last_day >= (now - timedelta(days=1)).date()),
+    shifts = session.scalars(  # locked till the clock commits: two clocks tell each one once
+        db.skip_locked(
+            select(Shift)
+            .join(Supporter, Supporter.id == Shift.supporter_id)
+            .where(
+                Supporter.active.is_(True),
+                Shift.first_day <= (now + ahead + timedelta(days=1)).date(),
+                or_(Shift.last_day.is_(None), Shift.last_day >= (now - timedelta(days=1)).date()),
+            ),
+            session,
         )
     ).all()
     for shift in shifts:

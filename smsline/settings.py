@@ -198,6 +198,13 @@ def all_values(session: Session) -> dict[str, Any]:
     return values
 
 
+def last_known(database: str) -> dict[str, Any]:
+    """The values last read from `database` however old, or the defaults: what a crisis text is
+    answered with while the database cannot be reached."""
+    cached = _cache.get(database)
+    return cached[1] if cached else {key: d.default for key, d in DEFINITIONS.items()}
+
+
 def forget() -> None:
     """Drop the cached values (after a change, and between tests)."""
     _cache.clear()

@@ -272,3 +272,236 @@ def test_two_clocks_at_once_send_each_text_once(line, session, transport) -> Non
         thread.join()
     assert len(transport.sent) == 60
     assert len({m.to for m in transport.sent}) == 60
+
+
+# Batches (`send_many`: a commit's texts, a sweep's) ----------------------------------------------
+
+
+def write_many(line: Line, bodies: list[tuple[str, str]], kind: str = "page") -> list[int]:
+    """Rows of (recipient key, body), one member per key, written in one transaction."""
+    with line.sessions() as session:
+        members: dict[str, object] = {}
+        rows = []
+        for key, body in bodies:
+            member = members.get(key) or members.setdefault(key, create_member(session))
+            rows.append(outbox.write(session, to=member.phone, body=body, kind=kind))
+        session.info.pop("outbox_ids")
+        session.commit()
+        return [row.id for row in rows]
+
+
+def test_a_batch_is_sent_with_a_sid_each_and_one_number_s_texts_in_order(twilio_line, fake) -> None:  # noqa: ANN001
+    bodies = [("a", "first"), ("b", "to b"), ("a", "second"), ("c", "to c"), ("a", "third")]
+    ids = write_many(twilio_line, bodies)
+    assert outbox.send_many(twilio_line, ids, threads=4) == dict.fromkeys(ids, "sent")
+    rows = [row(twilio_line, row_id) for row_id in ids]
+    assert {r.status for r in rows} == {"sent"} and {r.attempts for r in rows} == {1}
+    assert {r.twilio_sid for r in rows} == {m["sid"] for m in fake.messages}
+    assert all(r.sent_at is not None for r in rows)
+    to_a = rows[0].to_enc
+    assert [r.form["Body"] for r in fake.requests if r.form["To"] == to_a] == [
+        "first",
+        "second",
+        "third",
+    ]
+    for r in fake.requests:
+        assert r.form["From"] == LINE_NUMBER
+        assert r.form["StatusCallback"].startswith("https://line.example.org/twilio/status?o=")
+    assert outbox.send_many(twilio_line, ids) == dict.fromkeys(ids, "not-due")
+    assert len(fake.requests) == 5
+
+
+def test_a_batch_keeps_each_row_s_own_outcome(twilio_line, fake) -> None:  # noqa: ANN001
+    """Opted out, refused for good, busy and sent, side by side: each recorded by the rules of a
+    single send (backoff in the row, the error code kept, 21610 recorded as an opt-out)."""
+    ids = write_many(twilio_line, [("ok", "hi"), ("stop", "hi"), ("bad", "hi"), ("busy", "hi")])
+    ok, stopped, bad, busy = (row(twilio_line, row_id) for row_id in ids)
+    with twilio_line.sessions() as session:
+        outbox.set_opt_out(session, stopped.to_hash, True, "keyword")
+        session.commit()
+    fake.fail_for(bad.to_enc, status=400, code=21211)
+    fake.fail_for(busy.to_enc, status=429, code=20429)
+    now = utcnow()
+    results = outbox.send_many(twilio_line, ids, now=now, threads=4)
+    assert results == {ok.id: "sent", stopped.id: "suppressed", bad.id: "failed", busy.id: "retry"}
+    assert row(twilio_line, stopped.id).status == "suppressed"
+    assert (row(twilio_line, bad.id).status, row(twilio_line, bad.id).error_code) == (
+        "failed",
+        21211,
+    )
+    retried = row(twilio_line, busy.id)
+    assert retried.status == "pending" and retried.next_attempt_at == now + timedelta(seconds=30)
+    assert row(twilio_line, ok.id).twilio_sid == fake.messages[0]["sid"]
+    assert stopped.to_enc not in {r.form["To"] for r in fake.requests}
+
+
+def test_a_batch_claims_only_rows_that_are_due_and_free(twilio_line, fake) -> None:  # noqa: ANN001
+    ids = write_many(twilio_line, [("a", "due"), ("b", "later"), ("c", "held")])
+    with twilio_line.sessions() as session:
+        later = session.get(OutboundMessage, ids[1])
+        later.next_attempt_at = utcnow() + timedelta(minutes=5)
+        held = session.get(OutboundMessage, ids[2])
+        held.status, held.attempt_id = "sending", "another-worker"
+        session.commit()
+    results = outbox.send_many(twilio_line, ids)
+    assert results == {ids[0]: "sent", ids[1]: "not-due", ids[2]: "not-due"}
+    assert row(twilio_line, ids[2]).attempt_id == "another-worker"
+    assert len(fake.requests) == 1
+
+
+def test_a_batch_sends_concurrently(config) -> None:  # noqa: ANN001
+    """`threads` texts in flight at once: each send waits until all four are in flight."""
+    import threading
+
+    from smsline.transport.local import LocalTransport
+
+    barrier = threading.Barrier(4, timeout=10)
+
+    class Waiting(LocalTransport):
+        def send(self, **kwargs):  # noqa: ANN003, ANN202
+            barrier.wait()
+            return super().send(**kwargs)
+
+    transport = Waiting()
+    line = Line.build(config, transport=transport)
+    with line.sessions() as session:
+        create_line_number(session, LINE_NUMBER)
+    ids = write_many(line, [(key, "hi") for key in "abcd"])
+    assert outbox.send_many(line, ids, threads=4) == dict.fromkeys(ids, "sent")
+    assert len(transport.sent) == 4
+    line.close()
+
+
+def test_a_superseded_attempt_in_a_batch_is_not_recorded(config) -> None:  # noqa: ANN001
+    """The sweep took one row over while its text was in flight (a new attempt id): the late
+    finish leaves it alone; the other row of the batch is recorded."""
+    from smsline.transport.local import LocalTransport
+
+    def take_over(sid: str, to: str, body: str) -> None:
+        if body == "taken over":
+            with line.sessions() as session:
+                taken = session.get(OutboundMessage, ids[0])
+                taken.attempt_id = "reconcile-1"
+                session.commit()
+
+    line = Line.build(config, transport=LocalTransport(on_send=take_over))
+    with line.sessions() as session:
+        create_line_number(session, LINE_NUMBER)
+    ids = write_many(line, [("a", "taken over"), ("b", "fine")])
+    assert outbox.send_many(line, ids, threads=1)[ids[1]] == "sent"
+    taken = row(line, ids[0])
+    assert taken.status == "sending" and taken.twilio_sid is None
+    assert row(line, ids[1]).twilio_sid is not None
+    line.close()
+
+
+def test_a_status_callback_before_the_batch_is_recorded_stands(config) -> None:  # noqa: ANN001
+    from smsline.transport.local import LocalTransport
+
+    def delivered_at_once(sid: str, to: str, body: str) -> None:
+        with line.sessions() as session:
+            outbox.apply_status(
+                session, sid=sid, twilio_status="delivered", error_code=None, outbound_id=ids[0]
+            )
+            session.commit()
+
+    line = Line.build(config, transport=LocalTransport(on_send=delivered_at_once))
+    with line.sessions() as session:
+        create_line_number(session, LINE_NUMBER)
+    ids = write_many(line, [("a", "hi")])
+    assert outbox.send_many(line, ids) == {ids[0]: "sent"}
+    done = row(line, ids[0])
+    assert done.status == "delivered" and done.twilio_sid == line.transport.sent[0].sid
+    line.close()
+
+
+def test_an_unexpected_error_in_a_batch_leaves_that_row_for_the_sweep(config) -> None:  # noqa: ANN001
+    from smsline.transport.local import LocalTransport
+
+    class Broken(LocalTransport):
+        def send(self, **kwargs):  # noqa: ANN003, ANN202
+            if kwargs["body"] == "boom":
+                raise RuntimeError("a bug")
+            return super().send(**kwargs)
+
+    line = Line.build(config, transport=Broken())
+    with line.sessions() as session:
+        create_line_number(session, LINE_NUMBER)
+    ids = write_many(line, [("a", "boom"), ("b", "fine")])
+    with pytest.raises(RuntimeError, match="a bug"):
+        outbox.send_many(line, ids, threads=2)
+    assert row(line, ids[0]).status == "sending"  # reconciled with Twilio by the sweep
+    assert row(line, ids[1]).status == "sent"
+    line.close()
+
+
+def test_in_process_hand_over_sends_a_commit_s_texts_in_order(line, session, transport) -> None:  # noqa: ANN001
+    create_line_number(session)
+    members = [create_member(session) for _ in range(3)]
+    for index, member in enumerate(members):
+        outbox.write(session, to=member.phone, body=f"text {index}", kind="page")
+    line.commit(session)
+    assert [m.body for m in transport.sent] == ["text 0", "text 1", "text 2"]
+
+
+def test_a_row_another_transaction_holds_is_waited_for_not_skipped(twilio_line, fake) -> None:  # noqa: ANN001
+    """A hand-over marks its rows queued after enqueueing them, so a worker can meet a row that
+    transaction still holds: it waits and sends it (skipped, it would wait ten minutes for the
+    sweep)."""
+    import threading
+    import time
+
+    from sqlalchemy import text, update
+
+    if twilio_line.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite serialises write transactions)")
+    row_id = write(twilio_line)
+    results: dict[int, str] = {}
+    worker = threading.Thread(
+        target=lambda: results.update(outbox.send_many(twilio_line, [row_id]))
+    )
+    with twilio_line.sessions() as holder:
+        holder.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row_id)
+            .values(status="queued", status_at=utcnow())
+        )
+        worker.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        deadline = time.monotonic() + 10
+        with twilio_line.engine.connect() as watcher:
+            while not watcher.execute(waiting).scalar() and time.monotonic() < deadline:
+                watcher.rollback()
+                time.sleep(0.01)
+        assert worker.is_alive()  # held up by the lock
+        holder.commit()
+    worker.join(timeout=10)
+    assert results == {row_id: "sent"} and row(twilio_line, row_id).twilio_sid is not None
+
+
+def test_marking_rows_queued_never_waits_for_a_worker_s_claim(twilio_line, fake) -> None:  # noqa: ANN001
+    """The hand-over skips a row a worker is claiming (the worker waits for the hand-over
+    instead): if both waited for each other they could deadlock."""
+    import threading
+
+    from sqlalchemy import select
+
+    if twilio_line.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite serialises write transactions)")
+    ids = write_many(twilio_line, [("a", "claimed"), ("b", "free")])
+    with twilio_line.sessions() as worker:
+        worker.execute(
+            select(OutboundMessage.id).where(OutboundMessage.id == ids[0]).with_for_update()
+        )
+        marking = threading.Thread(target=outbox.mark_queued, args=(twilio_line, ids))
+        marking.start()
+        marking.join(timeout=10)
+        assert not marking.is_alive()  # it did not wait for the lock
+        worker.commit()
+    assert (row(twilio_line, ids[0]).status, row(twilio_line, ids[1]).status) == (
+        "pending",
+        "queued",
+    )

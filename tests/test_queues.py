@@ -103,3 +103,42 @@ def test_a_freshly_queued_row_is_not_enqueued_again_by_the_sweep(redis_line) -> 
     write(redis_line, "page")
     assert clock.sweep(redis_line, utcnow() + timedelta(minutes=1))["handed_over"] == 0
     assert len(Queue("replies", connection=redis_line.queues.redis())) == 1
+
+
+def test_a_commit_s_texts_go_as_batch_jobs_and_all_get_sent(
+    redis_line, transport, monkeypatch
+) -> None:  # noqa: ANN001
+    from smsline import queues
+
+    monkeypatch.setattr(queues, "SEND_BATCH", 2)
+    with redis_line.sessions() as session:
+        ids = []
+        for index in range(5):
+            member = create_member(session)
+            ids.append(outbox.write(session, to=member.phone, body=f"t{index}", kind="page").id)
+        redis_line.commit(session)
+    queued = Queue("replies", connection=redis_line.queues.redis()).jobs
+    assert [(j.func_name, j.args, j.id) for j in queued] == [
+        ("smsline.jobs.send_outbound_batch", (ids[0:2],), f"sends-{ids[0]}-2"),
+        ("smsline.jobs.send_outbound_batch", (ids[2:4],), f"sends-{ids[2]}-2"),
+        ("smsline.jobs.send_outbound", (ids[4],), f"send-{ids[4]}"),
+    ]
+    assert {status(redis_line, row_id) for row_id in ids} == {"queued"}
+    work(redis_line)
+    assert {status(redis_line, row_id) for row_id in ids} == {"sent"}
+    assert sorted(m.body for m in transport.sent) == [f"t{index}" for index in range(5)]
+    assert jobs.send_outbound_batch(ids[0:2]) == {"not-due": 2}  # a batch job run twice
+
+
+def test_the_sweep_hands_lost_rows_over_in_batches(redis_line, transport) -> None:  # noqa: ANN001
+    with redis_line.sessions() as session:
+        for _ in range(3):
+            member = create_member(session)
+            outbox.write(session, to=member.phone, body="lost", kind="page")
+        session.info.pop("outbox_ids")  # a hand-over that never happened
+        session.commit()
+    assert clock.sweep(redis_line, utcnow() + timedelta(minutes=2))["handed_over"] == 3
+    queued = Queue("replies", connection=redis_line.queues.redis()).jobs
+    assert [j.func_name for j in queued] == ["smsline.jobs.send_outbound_batch"]
+    work(redis_line)
+    assert len(transport.sent) == 3

@@ -446,3 +446,31 @@ def test_local_transport_uses_its_clock() -> None:
     assert (
         local.find_sent(to=MEMBER, from_=LINE, body=body, since=noon + timedelta(seconds=1)) is None
     )
+
+
+def test_one_transport_sends_from_many_threads_on_kept_alive_connections(
+    fake: FakeTwilio, transport: TwilioTransport
+) -> None:
+    """A batch's texts go out several at a time through the worker's one transport."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smsline import outbox
+    from smsline.transport.twilio import POOL_SIZE
+
+    session = transport.http_client.session
+    for url in ("https://api.twilio.com", "http://127.0.0.1"):
+        assert session.get_adapter(url)._pool_maxsize == POOL_SIZE >= outbox.SEND_THREADS
+
+    def send(index: int) -> str:
+        return transport.send(
+            to=f"+1201555{index:04d}",
+            body=f"text {index}",
+            from_="+15005550006",
+            messaging_service_sid=None,
+            status_callback=None,
+        ).sid
+
+    with ThreadPoolExecutor(outbox.SEND_THREADS) as pool:
+        sids = list(pool.map(send, range(24)))
+    assert len(set(sids)) == 24 and {m["sid"] for m in fake.messages} == set(sids)
+    assert sorted(r.form["Body"] for r in fake.requests) == sorted(f"text {i}" for i in range(24))

@@ -7,19 +7,11 @@ The exact requests are captured at the fake server and validated with openapi-co
 from __future__ import annotations
 
 import base64
-import json
-import os
-import re
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import pytest
-from openapi_core import Config, OpenAPI
-from openapi_core.testing import MockRequest
 
 from smsline.transport.twilio import TwilioTransport
 from tests.fake_twilio import (
@@ -29,124 +21,15 @@ from tests.fake_twilio import (
     FakeTwilio,
     RecordedRequest,
 )
-
-TWILIO_HOST = "https://api.twilio.com"
-FORM = "application/x-www-form-urlencoded"
-# The description's "phone-number" format, held to what the line sends: E.164, optionally behind
-# a channel prefix ("whatsapp:+1..."). Twilio also takes short codes and sender IDs; we never do.
-E164 = re.compile(r"(?:[a-z]+:)?\+[1-9]\d{1,14}")
-
-
-def is_phone_number(value: object) -> bool:
-    return not isinstance(value, str) or E164.fullmatch(value) is not None
-
-
-def spec_path() -> Path:
-    """Twilio's description in the shared directory (SMSLINE_SHARED_DIR or ../shared)."""
-    shared = os.environ.get("SMSLINE_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
-    return Path(shared) / "twilio-oai" / "twilio_api_v2010.json"
-
-
-class Contract:
-    """Twilio's description, loaded once, and the checks made against it."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        # Twilio's published description is not ours to validate; skipping that saves ~1 s.
-        config = Config(
-            spec_validator_cls=None,
-            extra_format_validators={"phone-number": is_phone_number},
-        )
-        self.api = OpenAPI.from_dict(spec, config=config)
-
-    def operation(self, operation_id: str) -> tuple[str, str, dict[str, Any]]:
-        """(path template, method, operation) of one operation, by its id."""
-        for template, item in self.spec["paths"].items():
-            for method, operation in item.items():
-                if isinstance(operation, dict) and operation.get("operationId") == operation_id:
-                    return template, method, operation
-        raise LookupError(operation_id)
-
-    def violations(self, operation_id: str, request: RecordedRequest) -> list[str]:
-        """Every way `request` breaks the operation's contract (empty when it holds)."""
-        template, method, operation = self.operation(operation_id)
-        problems = []
-        if request.method.lower() != method:
-            problems.append(f"method {request.method}, expected {method.upper()}")
-        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
-        if not re.fullmatch(pattern, request.path):
-            problems.append(f"path {request.path} is not {template}")
-        content_type = request.headers.get("Content-Type", "")
-        mock = MockRequest(
-            TWILIO_HOST,
-            request.method,
-            request.path,
-            args=request.query,
-            headers=request.headers,
-            data=request.body,
-            content_type=content_type,
-        )
-        result = self.api.unmarshal_request(mock)
-        for error in result.errors:
-            details = getattr(error.__cause__, "schema_errors", None) or [error.__cause__]
-            problems.append(f"{type(error).__name__}: {[str(d).splitlines()[0] for d in details]}")
-        if "requestBody" in operation:
-            problems += self._form_rules(operation_id, operation, content_type, request.body)
-        return problems
-
-    def _form_rules(
-        self, operation_id: str, operation: dict[str, Any], content_type: str, raw: bytes
-    ) -> list[str]:
-        """The rules of a message send or a call that the description does not encode."""
-        content = operation["requestBody"]["content"]
-        if content_type.split(";")[0].strip() not in content:
-            return [f"content type {content_type!r} is not one of {list(content)}"]
-        properties = content[FORM]["schema"]["properties"]
-        fields = parse_qsl(raw.decode(), keep_blank_values=True)
-        form = dict(fields)
-        problems = [f"unknown field {name}" for name, _ in fields if name not in properties]
-        counts = Counter(name for name, _ in fields)
-        repeatable = {n for n, p in properties.items() if p.get("type") == "array"}
-        problems += [
-            f"field {name} sent {n} times"
-            for name, n in counts.items()
-            if n > 1 and name not in repeatable
-        ]
-        if operation_id == "CreateCall":
-            return problems + self._call_rules(form)
-        if bool(form.get("From")) == bool(form.get("MessagingServiceSid")):
-            problems.append("exactly one of From and MessagingServiceSid is required")
-        if not form.get("Body", "").strip():
-            problems.append("Body must not be empty")
-        if "StatusCallback" in form:
-            url = urlsplit(form["StatusCallback"])
-            if url.scheme not in ("http", "https") or not url.netloc:
-                problems.append("StatusCallback must be an absolute URL")
-        return problems
-
-    @staticmethod
-    def _call_rules(form: dict[str, str]) -> list[str]:
-        """A check-in call: phone numbers both ends, TwiML and final status from absolute URLs, and
-        answering-machine detection (a question must never be left on a voicemail)."""
-        problems = []
-        for name in ("To", "From"):
-            if not E164.fullmatch(form.get(name, "")):
-                problems.append(f"{name} must be an E.164 phone number")
-        for name in ("Url", "StatusCallback"):
-            url = urlsplit(form.get(name, ""))
-            if url.scheme not in ("http", "https") or not url.netloc:
-                problems.append(f"{name} must be an absolute URL")
-        if form.get("MachineDetection") not in ("Enable", "DetectMessageEnd"):
-            problems.append("MachineDetection must be Enable or DetectMessageEnd")
-        return problems
+from tests.twilio_contract import FORM, Contract, load_contract, spec_path
 
 
 @pytest.fixture(scope="module")
 def contract() -> Contract:
-    path = spec_path()
-    if not path.exists():
-        pytest.skip(f"../shared is absent: {path} not found (set SMSLINE_SHARED_DIR)")
-    return Contract(json.loads(path.read_text(encoding="utf-8")))
+    found = load_contract()
+    if found is None:
+        pytest.skip(f"../shared is absent: {spec_path()} not found (set SMSLINE_SHARED_DIR)")
+    return found
 
 
 @pytest.fixture

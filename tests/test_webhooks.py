@@ -226,3 +226,92 @@ def test_webhook_survives_a_database_restart(
     assert response.status_code == 200 and b"<Message" in response.data
     session.close()
     assert count(session, InboundMessage) == 2
+
+
+@pytest.fixture
+def database_down(config, transport):  # noqa: ANN001, ANN201
+    """The app with its database unreachable: PostgreSQL on a port where nothing listens."""
+    from tests.fake_twilio import closed_port_url
+
+    port = closed_port_url().rpartition(":")[2]
+    down = config.with_(database_url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/smsline")
+    app = create_app(down, transport=transport)
+    yield app
+    app.extensions["smsline"].close()
+
+
+def signed_post(app, path: str, form: dict[str, str]):  # noqa: ANN001, ANN201
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, form)
+    return app.test_client().post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def test_database_outage_answers_503_with_retry_after_and_no_traceback(
+    database_down,
+    caplog,  # noqa: ANN001
+) -> None:
+    """Twilio counts a 5xx as a failed webhook (its retry or fallback URL takes over)."""
+    caplog.set_level("INFO")
+    form = sms_form("hello", phone())
+    response = signed_post(database_down, "/twilio/sms", form)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert b"Traceback" not in response.data and b"<Response" not in response.data
+    status = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered"}
+    assert signed_post(database_down, "/twilio/status?o=1", status).status_code == 503
+    assert not [record for record in caplog.records if record.exc_info]
+    assert form["From"] not in caplog.text
+
+
+def test_crisis_text_during_a_database_outage_still_gets_the_resources(
+    database_down,
+    caplog,  # noqa: ANN001
+) -> None:
+    """Not retried in time by Twilio, so answered at once from the settings last read; the
+    error log names the MessageSid so the coordinators can follow up."""
+    form = sms_form("i want to die", phone())
+    response = signed_post(database_down, "/twilio/sms", form)
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert b"988" in response.data and b"911" in response.data
+    overdose = signed_post(database_down, "/twilio/sms", sms_form("tomé una sobredosis", phone()))
+    assert overdose.status_code == 200 and b"naloxona" in overdose.data
+    assert form["MessageSid"] in caplog.text and form["Body"] not in caplog.text
+    assert signed_post(database_down, "/twilio/sms", sms_form("hola", phone())).status_code == 503
+
+
+def test_a_database_error_that_is_not_an_outage_stays_a_500(app, monkeypatch) -> None:  # noqa: ANN001
+    from sqlalchemy.exc import ProgrammingError
+
+    from smsline import inbound
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise ProgrammingError("SELECT 1", {}, Exception("syntax error"))
+
+    monkeypatch.setattr(inbound, "receive", broken)
+    app.config["TESTING"] = False
+    assert signed_post(app, "/twilio/sms", sms_form("hello", phone())).status_code == 500
+
+
+def test_status_callback_on_a_connection_killed_by_a_restart_is_applied_once_more(
+    app,
+    session,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    """Twilio does not retry a status callback: a pooled connection that died with a database
+    restart costs one more try on a fresh connection, not the status."""
+    from sqlalchemy.exc import OperationalError
+
+    from smsline import outbox
+
+    applied = outbox.apply_status
+    calls = []
+
+    def first_on_a_dead_connection(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(kwargs["twilio_status"])
+        if len(calls) == 1:
+            raise OperationalError("SELECT", {}, Exception("gone"), connection_invalidated=True)
+        return applied(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "apply_status", first_on_a_dead_connection)
+    status = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered"}
+    assert signed_post(app, "/twilio/status?o=1", status).status_code == 204
+    assert calls == ["delivered", "delivered"]

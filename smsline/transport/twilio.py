@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -36,6 +37,8 @@ FIND_SCAN_LIMIT = 200
 FIND_PAGE_SIZE = 100
 # Twilio trial accounts prepend this to every body.
 TRIAL_PREFIX = "Sent from your Twilio trial account - "
+# Kept-alive connections to Twilio: at least a batch's texts in flight (outbox.SEND_THREADS).
+POOL_SIZE = 16
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -43,12 +46,18 @@ class BaseUrlHttpClient(TwilioHttpClient):
 
     Requests to Twilio's API host (api.twilio.com, or a region/edge variant) go to `base_url`
     instead, keeping path and query. With `base_url` None nothing is rewritten. Request logging
-    is reduced to method and path, because list queries carry phone numbers.
+    is reduced to method and path, because list queries carry phone numbers. Up to POOL_SIZE
+    connections are kept alive (the library's default is the CPU count + 4): a worker's threads
+    share one client while a batch's texts go out several at a time.
     """
 
     def __init__(self, base_url: str | None = None, *, timeout: float | None = None) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/") if base_url else None
+        assert self.session is not None
+        adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def rewrite(self, url: str) -> str:
         """`url` with Twilio's API host replaced by `base_url`."""

@@ -7,7 +7,10 @@ import logging
 import re
 import time
 
+import psycopg
 from flask import Blueprint, Response, abort, current_app, g, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from smsline import (
     calls,
@@ -19,9 +22,12 @@ from smsline import (
     metrics,
     outbox,
     phones,
+    settings,
+    twiml,
     voice_peer,
 )
 from smsline.models import Member, Supporter, utcnow
+from smsline.rules import crisis
 from smsline.web import signatures
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,7 @@ MAX_BODY = 1600  # Twilio's own limit for one message
 SID = re.compile(r"[A-Za-z]{2}[0-9A-Za-z]{1,62}")  # SM..., MM..., CA...: 34 characters today
 SID_FIELDS = ("MessageSid", "SmsSid", "CallSid")
 OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})  # what Twilio's Advanced Opt-Out reports
+RETRY_AFTER_SECONDS = 5
 
 
 def _line():  # noqa: ANN202
@@ -67,6 +74,43 @@ def time_it(response: Response) -> Response:
 
 def _xml(body: str) -> Response:
     return Response(body, mimetype="application/xml")
+
+
+@bp.errorhandler(DBAPIError)
+@bp.errorhandler(psycopg.OperationalError)
+@bp.errorhandler(PoolTimeout)
+def database_unreachable(error: Exception) -> Response:
+    """The database is down or restarting: 503 with Retry-After and no traceback, so Twilio counts
+    the webhook as failed and its retry or fallback URL takes over (a retry with the same
+    MessageSid finds whatever did commit). A crisis text is the exception: it gets the crisis
+    resources at once, since a text that is not retried in time would get nothing."""
+    outage = not isinstance(error, DBAPIError) or isinstance(error, OperationalError)
+    if not (outage or error.connection_invalidated):
+        raise error  # a bug, not an outage: the ordinary 500 with its traceback
+    log.warning("%s: database unreachable (%s)", request.path, type(error).__name__)
+    if request.endpoint == "twilio.sms" and (answer := _crisis_without_database()) is not None:
+        return answer
+    return Response(
+        "database unavailable, try again\n",
+        503,
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        mimetype="text/plain",
+    )
+
+
+def _crisis_without_database() -> Response | None:
+    """The crisis reply for a crisis text, from the settings last read (or the defaults). It is not
+    recorded and pages nobody: logged as an error, with its MessageSid, for the coordinators."""
+    values = settings.last_known(str(_line().engine.url))
+    match = crisis.detect(request.form.get("Body", ""), values["crisis_phrases"])
+    if match is None:
+        return None
+    key = "overdose_reply" if match.kind == "overdose" else "crisis_reply"
+    log.error(
+        "crisis text %s answered during a database outage: not recorded, nobody paged",
+        request.form.get("MessageSid"),
+    )
+    return _xml(twiml.messages([(values[f"{key}_{match.language or 'en'}"], None)]))
 
 
 @bp.post("/sms")
@@ -121,15 +165,24 @@ def status() -> tuple[str, int]:
     except ValueError:
         abort(400, "ErrorCode, o and r must be numbers (r: MessageSid.index)")
     session = db.get_session()
-    row = outbox.apply_status(
-        session,
-        sid=sid,
-        twilio_status=twilio_status,
-        error_code=error_code,
-        outbound_id=outbound_id,
-        reply=reply,
-    )
-    session.commit()
+    for attempt in (1, 2):
+        try:
+            row = outbox.apply_status(
+                session,
+                sid=sid,
+                twilio_status=twilio_status,
+                error_code=error_code,
+                outbound_id=outbound_id,
+                reply=reply,
+            )
+            session.commit()
+            break
+        except DBAPIError as error:
+            # A pooled connection killed by a database restart: once more on a fresh one (Twilio
+            # does not retry a status callback). A database still down reaches the 503 above.
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+            session.rollback()
     if row is None:
         log.info("status callback for a message we do not know: %s %s", sid, twilio_status)
     return "", 204
