@@ -19,11 +19,9 @@ stopped whatever happens.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import heapq
 import html
 import http.client
-import http.server
 import itertools
 import json
 import random
@@ -543,14 +541,13 @@ class Clock:
 
 
 def fake_twilio(base_url: str) -> FakeTwilio:
-    """The Twilio stand-in, sending signed status callbacks to the app when it can. Twilio takes
-    every connection: the stdlib server's listen backlog of 5 would reset some when both workers
-    send a batch at once, and each reset is a send of unknown outcome for the clock to reconcile."""
-    http.server.ThreadingHTTPServer.request_queue_size = 128
-    options: dict[str, object] = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN}
-    if "callbacks" in {each.name for each in dataclasses.fields(FakeTwilio)}:
-        options |= {"callbacks": "in_order", "callback_base": base_url}
-    return FakeTwilio(**options)
+    """The Twilio stand-in, sending signed status callbacks to the app when it can."""
+    return FakeTwilio(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        callbacks="in_order",
+        callback_base=base_url,
+    )
 
 
 # --- afterwards ----------------------------------------------------------------------------------

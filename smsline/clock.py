@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from smsline import (
@@ -48,6 +49,10 @@ log = logging.getLogger(__name__)
 
 HANDOVER_GRACE = timedelta(seconds=60)  # a fresh pending row is still being handed over
 QUEUED_STALE = timedelta(minutes=10)  # a queued row no worker took: the job was lost
+# ...sooner for texts a person is waiting for (a crisis page, an offer, a relayed text): a job that
+# failed while the database restarted must not hold them for ten minutes. A job handed over twice
+# is harmless: the second finds its rows taken.
+REPLIES_STALE = timedelta(minutes=2)
 BATCH = 500
 CLAIM = 5_000  # check-ins claimed a statement
 
@@ -64,9 +69,8 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
     with line.sessions() as session:
         stuck = _claim_stuck_sending(session, now)
         session.commit()
-        for row_id, attempt_id, to, from_number, body, since in stuck:
-            result = _reconcile(line, row_id, attempt_id, to, from_number, body, since, now)
-            counts[result] += 1
+        for row in stuck:
+            counts[_reconcile(line, row, now)] += 1
         due = _claim_due(session, line, now)
         session.commit()
     if due:
@@ -123,6 +127,8 @@ def _hourly_checks(line: Line, now: datetime) -> None:
     if now.minute != 0:
         return
     with line.sessions() as session:
+        if not db.try_lock(session, "smsline.clock.hourly_checks"):
+            return  # another clock is checking this hour
         plan = pacing.capacity(session, now)
         if plan.short:
             log.warning("sending rate too low: %s", plan.describe())
@@ -190,16 +196,21 @@ def _claim_due(session: Session, line: Line, now: datetime) -> list[tuple[int, s
     rows are claimed at the sender's pace instead (`pacing`)."""
     order = (OutboundMessage.queue.desc(), OutboundMessage.id)
     paced = OutboundMessage.queue == "bulk"
-    rows = _claim_for_workers(session, line, OutboundMessage, now, *order, paced=paced)
+    urgent = (OutboundMessage.queue == "replies") & (
+        OutboundMessage.status_at <= now - REPLIES_STALE
+    )
+    rows = _claim_for_workers(
+        session, line, OutboundMessage, now, *order, paced=paced, stale_sooner=urgent
+    )
     return [(row.id, row.queue) for row in rows]
 
 
 def _claim_for_workers(
-    session: Session, line: Line, Row, now: datetime, *order, paced=None
+    session: Session, line: Line, Row, now: datetime, *order, paced=None, stale_sooner=None
 ) -> list:  # noqa: ANN001, N803
     """Rows (outbox texts or check-in calls) that should be with a worker but are not: pending and
-    due (unless `paced`: those wait for their turn), or queued so long ago that the job was lost.
-    Claimed and marked queued in one go."""
+    due (unless `paced`: those wait for their turn), or queued so long ago that the job was lost
+    (QUEUED_STALE, or `stale_sooner` where that holds). Claimed and marked queued in one go."""
     pending_due = (Row.status == "pending") & or_(
         Row.next_attempt_at <= now,
         Row.next_attempt_at.is_(None) & (Row.created_at <= now - HANDOVER_GRACE),
@@ -212,7 +223,11 @@ def _claim_for_workers(
             or_(
                 pending_due,
                 (Row.status == "queued")
-                & or_(Row.status_at.is_(None), Row.status_at <= now - QUEUED_STALE)
+                & or_(
+                    Row.status_at.is_(None),
+                    Row.status_at <= now - QUEUED_STALE,
+                    *([stale_sooner] if stale_sooner is not None else []),
+                )
                 & or_(Row.next_attempt_at.is_(None), Row.next_attempt_at <= now),
             )
         )
@@ -227,7 +242,17 @@ def _claim_for_workers(
     return rows
 
 
-def _claim_stuck_sending(session: Session, now: datetime) -> list[tuple]:
+class _Stuck(NamedTuple):
+    id: int
+    attempt_id: str
+    to_hash: str
+    to: str
+    from_number: str | None
+    body: str
+    since: datetime  # when the dead worker's attempt started
+
+
+def _claim_stuck_sending(session: Session, now: datetime) -> list[_Stuck]:
     Row = OutboundMessage
     statement = (
         select(Row)
@@ -241,45 +266,67 @@ def _claim_stuck_sending(session: Session, now: datetime) -> list[tuple]:
         old_since = row.sending_started_at
         row.attempt_id = f"reconcile-{row.id}-{int(now.timestamp())}"
         row.sending_started_at = now
-        stuck.append((row.id, row.attempt_id, row.to_enc, row.from_number, row.body_enc, old_since))
+        stuck.append(
+            _Stuck(
+                row.id,
+                row.attempt_id,
+                row.to_hash,
+                row.to_enc,
+                row.from_number,
+                row.body_enc,
+                old_since,
+            )
+        )
     return stuck
 
 
-def _reconcile(
-    line: Line,
-    row_id: int,
-    attempt_id: str,
-    to: str,
-    from_number: str | None,
-    body: str,
-    since: datetime,
-    now: datetime,
-) -> str:
-    """Ask Twilio whether a stuck row went out; record it as sent, or put it back to be sent."""
+def _reconcile(line: Line, stuck: _Stuck, now: datetime) -> str:
+    """Ask Twilio whether a stuck row went out; record it as sent, or put it back to be sent. The
+    same words to the same number may have gone out for another row (two offers to a supporter):
+    SIDs other rows already own are not this row's."""
     service = line.config.twilio_messaging_service_sid
+    since = stuck.since - timedelta(minutes=1)
+    with line.sessions() as session:
+        taken = set(
+            session.scalars(
+                select(OutboundMessage.twilio_sid).where(
+                    OutboundMessage.to_hash == stuck.to_hash,
+                    OutboundMessage.id != stuck.id,
+                    OutboundMessage.twilio_sid.is_not(None),
+                    OutboundMessage.sent_at >= since - timedelta(minutes=1),
+                )
+            )
+        )
+        session.commit()
     try:
         sid = line.transport.find_sent(
-            to=to,
-            from_=None if service else from_number,
-            body=body,
-            since=since - timedelta(minutes=1),
+            to=stuck.to,
+            from_=None if service else stuck.from_number,
+            body=stuck.body,
+            since=since,
+            exclude=taken,
         )
     except TransportError as error:
-        log.warning("outbound %s: could not reconcile (code %s); will retry", row_id, error.code)
+        log.warning("outbound %s: could not reconcile (code %s); will retry", stuck.id, error.code)
         sid = "unknown"
     with line.sessions() as session:
-        row = session.get(OutboundMessage, row_id)
-        if row is None or row.attempt_id != attempt_id or row.status != "sending":
+        row = session.get(OutboundMessage, stuck.id)
+        if row is None or row.attempt_id != stuck.attempt_id or row.status != "sending":
             return "reconciled"
         if sid == "unknown":  # leave it in sending: the next sweep asks again
-            row.sending_started_at = since
+            row.sending_started_at = stuck.since
             session.commit()
             return "reconciled"
         if sid:
             row.twilio_sid = row.twilio_sid or sid
             row.status, row.sent_at = "sent", now
-            session.commit()
-            log.info("outbound %s: found at Twilio as %s, not resent", row_id, sid)
+            try:
+                session.commit()
+            except IntegrityError:  # another row recorded that SID meanwhile: ask again next time
+                session.rollback()
+                log.warning("outbound %s: the text found belongs to another row", stuck.id)
+                return "reconciled"
+            log.info("outbound %s: found at Twilio as %s, not resent", stuck.id, sid)
             return "reconciled"
         row.status, row.next_attempt_at = "pending", now
         session.commit()

@@ -4,12 +4,13 @@ share the file."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -75,7 +76,7 @@ def make_engine(url: str) -> Engine:
 # COMMIT and ROLLBACK then go only when a transaction is open (psycopg skips them when idle).
 LAZY_TRANSACTION = {"isolation_level": "AUTOCOMMIT", "smsline_lazy_begin": True}
 ONLY_WRITE = {"smsline_only_write": True}
-_LOCKS = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+_LOCKS = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE", "advisory_xact_lock")
 
 
 def _begin_before_first_write(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202, PLR0913
@@ -126,3 +127,13 @@ def skip_locked(statement, session: Session):  # noqa: ANN001, ANN201
     if session.get_bind().dialect.name == "postgresql":
         return statement.with_for_update(skip_locked=True)
     return statement
+
+
+def try_lock(session: Session, name: str) -> bool:
+    """Take a lock named `name` until this transaction ends, if no other transaction holds it
+    (two clocks at once: one does the work, the other skips it). On PostgreSQL an advisory lock;
+    SQLite needs nothing (its write transactions begin IMMEDIATE)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))

@@ -169,7 +169,7 @@ class FakeTwilio:
 
     def __enter__(self) -> FakeTwilio:
         self._contract = load_contract() if self.check_contract else None
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -594,6 +594,13 @@ class FakeTwilio:
             "uri": page_uri(page),
             "messages": [dict(m) for m in chunk],
         }
+
+
+class _Server(ThreadingHTTPServer):
+    """Twilio takes every connection: the standard library's listen backlog of 5 would reset some
+    when workers send batches at once (a send of unknown outcome, for the clock to reconcile)."""
+
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

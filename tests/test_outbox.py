@@ -185,6 +185,48 @@ def test_stuck_sending_that_twilio_never_got_is_resent_once(twilio_line, fake) -
     assert len(fake.messages) == 1
 
 
+def test_a_stuck_row_never_takes_the_sid_of_the_same_words_sent_for_another_row(
+    twilio_line, fake
+) -> None:  # noqa: ANN001
+    """Two offers to one supporter are the same words: the one Twilio has is the other row's, so
+    the stuck row is sent (once) and the sweep goes on."""
+    with twilio_line.sessions() as session:
+        member = create_member(session)
+        first, second = (
+            outbox.write(session, to=member.phone, body="Can you talk?", kind="offer")
+            for _ in range(2)
+        )
+        session.info.pop("outbox_ids")
+        session.commit()
+    assert outbox.send(twilio_line, first.id) == "sent"
+    started = utcnow()
+    with twilio_line.sessions() as session:  # a worker died after claiming it, before Twilio
+        stuck = session.get(OutboundMessage, second.id)
+        stuck.status, stuck.attempt_id, stuck.sending_started_at = "sending", "dead", started
+        session.commit()
+    counts = clock.sweep(twilio_line, started + timedelta(minutes=6))
+    assert counts["resent"] == 1 and counts["reconciled"] == 0
+    sids = {row(twilio_line, row_id).twilio_sid for row_id in (first.id, second.id)}
+    assert sids == {message["sid"] for message in fake.messages} and len(sids) == 2
+
+
+def test_a_queued_reply_whose_job_was_lost_goes_again_within_minutes(twilio_line, fake) -> None:  # noqa: ANN001
+    """A crisis page whose job failed (the database was restarting) waits minutes, not ten; a
+    bulk text waits for the usual stale mark."""
+    page, bulk = write(twilio_line, "page"), write(twilio_line, "reminder")
+    queued_at = utcnow()
+    with twilio_line.sessions() as session:
+        for row_id, queue in ((page, "replies"), (bulk, "bulk")):
+            lost = session.get(OutboundMessage, row_id)
+            lost.status, lost.queue, lost.status_at = "queued", queue, queued_at
+        session.commit()
+    assert clock.sweep(twilio_line, queued_at + timedelta(minutes=1))["handed_over"] == 0
+    assert clock.sweep(twilio_line, queued_at + timedelta(minutes=3))["handed_over"] == 1
+    assert (row(twilio_line, page).status, row(twilio_line, bulk).status) == ("sent", "queued")
+    assert clock.sweep(twilio_line, queued_at + timedelta(minutes=11))["handed_over"] == 1
+    assert row(twilio_line, bulk).status == "sent" and len(fake.messages) == 2
+
+
 def test_a_late_finish_of_a_dead_worker_is_ignored(twilio_line, fake) -> None:  # noqa: ANN001
     row_id = write(twilio_line)
     with twilio_line.sessions() as session:

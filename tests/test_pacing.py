@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, insert, select
 
-from smsline import clock, crypto, jobs, outbox, pacing, settings
+from smsline import clock, crypto, db, jobs, outbox, pacing, settings
 from smsline.line import Line
 from smsline.models import FollowUp, Member, OutboundMessage, SendPacing
 from tests.factories import create_line_number, create_supporter, phone
@@ -200,3 +201,22 @@ def test_the_coordinators_are_told_once_a_day_when_the_rate_falls_short(
     clock.sweep(line, NOON + timedelta(hours=2))
     session.rollback()
     assert session.scalar(select(func.count()).select_from(FollowUp)) == 1  # once a day
+
+
+def test_two_clocks_on_the_hour_tell_the_coordinators_once(line, session, transport) -> None:  # noqa: ANN001
+    """While one clock runs the hourly checks (its transaction holds the lock), a second clock at
+    the same moment skips them; on PostgreSQL. SQLite's write transactions queue instead."""
+    if line.engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks: PostgreSQL (SQLite serialises write transactions)")
+    create_line_number(session)
+    create_supporter(session, coordinator=True, timezone="America/Chicago")
+    add_members(session, 4_000, NOON + timedelta(hours=3))
+    session.commit()
+    with line.sessions() as first:
+        assert db.try_lock(first, "smsline.clock.hourly_checks")
+        clock._hourly_checks(line, NOON)  # the other clock, meanwhile
+        assert session.scalar(select(func.count()).select_from(FollowUp)) == 0
+        first.commit()
+    session.rollback()
+    clock._hourly_checks(line, NOON)
+    assert session.scalar(select(func.count()).select_from(FollowUp)) == 1

@@ -7,6 +7,7 @@ Pure data and rules, no Flask, SQLAlchemy or Twilio. `twilio.py` talks to Twilio
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -173,8 +174,17 @@ class Transport(Protocol):
         """
         ...
 
-    def find_sent(self, *, to: str, from_: str | None, body: str, since: datetime) -> str | None:
-        """SID of a message to `to` with exactly this body created at or after `since`, else None.
+    def find_sent(
+        self,
+        *,
+        to: str,
+        from_: str | None,
+        body: str,
+        since: datetime,
+        exclude: Collection[str] = (),
+    ) -> str | None:
+        """SID of a message to `to` with exactly this body created at or after `since`, else None;
+        SIDs in `exclude` (other rows' sends of the same words) are passed over.
 
         Used to reconcile a row stuck in 'sending' before any resend. A naive `since` is UTC.
         """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -87,8 +87,17 @@ class LocalTransport:
             )
         return sid
 
-    def find_sent(self, *, to: str, from_: str | None, body: str, since: datetime) -> str | None:
-        """The newest recorded text matching to, from_ (when given) and body since `since`."""
+    def find_sent(
+        self,
+        *,
+        to: str,
+        from_: str | None,
+        body: str,
+        since: datetime,
+        exclude: Collection[str] = (),
+    ) -> str | None:
+        """The newest recorded text matching to, from_ (when given) and body since `since`, and
+        not in `exclude`."""
         since = _as_utc(since)
         with self._lock:
             messages = list(self.sent)
@@ -98,6 +107,7 @@ class LocalTransport:
                 and (from_ is None or message.from_ == from_)
                 and message.body == body
                 and message.created_at >= since
+                and message.sid not in exclude
             ):
                 return message.sid
         return None

@@ -8,6 +8,7 @@ status and the Twilio error code, and the original exception is not chained.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -188,8 +189,17 @@ class TwilioTransport:
         )
         raise error
 
-    def find_sent(self, *, to: str, from_: str | None, body: str, since: datetime) -> str | None:
-        """SID of a message to `to` with this body created at or after `since`, else None.
+    def find_sent(
+        self,
+        *,
+        to: str,
+        from_: str | None,
+        body: str,
+        since: datetime,
+        exclude: Collection[str] = (),
+    ) -> str | None:
+        """SID of a message to `to` with this body created at or after `since`, and not in
+        `exclude` (other rows' sends of the same words), else None.
 
         Filters by To (and From when given) at Twilio and by creation time and body here: the
         DateSent filter would miss messages still queued, which have no date_sent yet. Twilio's
@@ -205,7 +215,12 @@ class TwilioTransport:
                 **filters, limit=FIND_SCAN_LIMIT, page_size=FIND_PAGE_SIZE
             ):
                 created = message.date_created
-                if created is not None and created >= threshold and _same_body(message.body, body):
+                if (
+                    created is not None
+                    and created >= threshold
+                    and message.sid not in exclude
+                    and _same_body(message.body, body)
+                ):
                     logger.info("Twilio already has %s", message.sid)
                     return str(message.sid)
         except (TwilioRestException, TwilioServiceException) as exc:
