@@ -178,24 +178,6 @@ def worker_environment(args: argparse.Namespace, config, sink_url: str) -> dict[
     return env
 
 
-@contextmanager
-def process_group(command: list[str], env: dict[str, str], log_path: Path) -> Iterator:
-    """Run `command` in its own process group until the block ends; output to `log_path`."""
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            webhook.stop_group(process)
-
-
 def sink_stats(session, sink_url: str) -> dict:  # noqa: ANN001
     return session.get(f"{sink_url}/stats", timeout=5).json()
 
@@ -531,7 +513,7 @@ def run(line, args: argparse.Namespace, config, sink_url: str, logs: Path) -> li
     port = sink_url.rsplit(":", 1)[1]
     env = worker_environment(args, config, sink_url)
     sink_command = [sys.executable, str(BENCH_DIR / "sink.py"), "--port", port]
-    with process_group(sink_command, dict(os.environ), logs / "sink.log") as sink:
+    with webhook.process_group(sink_command, dict(os.environ), logs / "sink.log") as sink:
         wait_for_sink(sink_url, sink, logs / "sink.log")
         with workers_running(args.workers, env, logs) as workers:
             log(f"sink on {sink_url}; {args.workers} workers; warming up with {WARMUP_ROWS} rows")
@@ -559,7 +541,9 @@ def workers_running(count: int, env: dict[str, str], logs: Path) -> Iterator[lis
     with ExitStack() as stack:
         workers = [
             stack.enter_context(
-                process_group([str(BIN / "smsline"), "worker"], env, logs / f"worker-{index}.log")
+                webhook.process_group(
+                    [str(BIN / "smsline"), "worker"], env, logs / f"worker-{index}.log"
+                )
             )
             for index in range(count)
         ]

@@ -34,8 +34,8 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,8 +54,8 @@ from webhook import (
     app_environment,
     free_port,
     gunicorn,
+    process_group,
     recreate_database,
-    stop_group,
     twilio_form,
 )
 
@@ -487,24 +487,6 @@ class Traffic:
 # --- the processes --------------------------------------------------------------------------------
 
 
-@contextmanager
-def process(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """A process in its own group, its output in a log file, stopped when the block ends."""
-    with log_path.open("w") as log_file:
-        child = subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield child
-        finally:
-            stop_group(child)
-
-
 class Clock:
     """`smsline tick` every `seconds`, as an operator's cron would run it (each tick a process)."""
 
@@ -790,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for n in range(args.rq_workers):
                 command = [str(BIN / "smsline"), "worker"]
-                stack.enter_context(process(command, env, logs / f"worker-{n}.log"))
+                stack.enter_context(process_group(command, env, logs / f"worker-{n}.log"))
             clock = stack.enter_context(Clock(env, args.tick_seconds, logs / "clock.log"))
             traffic = Traffic(args, target.base_url, fake, members, supporters, rng)
             log(f"{args.duration} s of texts on {target.base_url}, Twilio at {fake.url}")

@@ -262,20 +262,44 @@ def gunicorn(
 ) -> Iterator[subprocess.Popen]:
     """Run gunicorn in its own process group until the block ends; its output goes to a log file."""
     log_path = logs / f"{target.name}-gunicorn.log"
+    command = [
+        str(BIN / "gunicorn"),
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{target.port}",
+        app_spec,
+    ]
+    with process_group(command, env, log_path, cwd) as process:
+        wait_until_serving(target, process, log_path)
+        yield process
+
+
+def spawn(
+    command: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO
+) -> subprocess.Popen:
+    """Start `command` in its own process group (stop_group stops it whole), output to a log."""
     with log_path.open("w") as log_file:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{target.port}", app_spec],
+        return subprocess.Popen(
+            command,
             env=env,
             cwd=cwd,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            wait_until_serving(target, process, log_path)
-            yield process
-        finally:
-            stop_group(process)
+
+
+@contextmanager
+def process_group(
+    command: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO
+) -> Iterator[subprocess.Popen]:
+    """A process in its own group, its output in a log file, stopped when the block ends."""
+    process = spawn(command, env, log_path, cwd)
+    try:
+        yield process
+    finally:
+        stop_group(process)
 
 
 def wait_until_serving(target: Target, process: subprocess.Popen, log_path: Path) -> None:

@@ -36,6 +36,7 @@ from benchmarks.webhook import (
     Target,
     free_port,
     recreate_database,
+    spawn,
     stop_group,
     twilio_form,
     wait_until_serving,
@@ -170,15 +171,7 @@ class System:
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         log_path = self.tmp_path / f"{name}-{len(self.logs)}.log"
         self.logs.append(log_path)
-        with log_path.open("w") as log_file:
-            process = subprocess.Popen(
-                command,
-                env=self.env,
-                cwd=REPO,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stopped whole
-            )
+        process = spawn(command, self.env, log_path)  # its own process group: stopped whole
         process.log_path = log_path  # type: ignore[attr-defined]
         self.processes.append(process)
         return process
