@@ -13,13 +13,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnDefault, Insert, Table, bindparam, event, insert, select, update
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+    object_session,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from smsline import checkins, consents, flow_actions, flowstore, schedule, settings
 from smsline.engine import run
 from smsline.engine.format import Flow
-from smsline.models import Base, Conversation, Member
+from smsline.models import Base, Conversation, Member, utcnow
 
 MAX_CHAINED_FLOWS = 3  # start_flow may hand over to another flow, a few times at most
 
@@ -251,6 +257,8 @@ def _apply(
 # A conversation's new position, one statement built once (see _move).
 _conversations = Conversation.__table__
 POSITION = (
+    "status",
+    "ended_reason",
     "state",
     "answers_enc",
     "tries",
@@ -282,7 +290,13 @@ def _move(session: Session, conversation: Conversation, **position: Any) -> None
     if not session.in_transaction():
         session.begin()  # so that a rollback, which drops the waiting moves, ends it
     moves = session.info.setdefault("moves", {})
-    moves[conversation.id] = moves.get(conversation.id, {}) | position
+    waiting = moves.get(conversation.id, {})
+    unchanged = {
+        name: getattr(conversation, name)
+        for name in POSITION
+        if name not in position and name not in waiting
+    }
+    moves[conversation.id] = unchanged | waiting | position
     for key, value in position.items():
         set_committed_value(conversation, key, value)
 
@@ -343,11 +357,20 @@ def _moves_dropped(session: Session, transaction: SessionTransaction) -> None:
 
 
 def close(conversation: Conversation, reason: str) -> None:
-    """End a conversation (no more timeouts or expiry for it)."""
-    conversation.status = "ended"
-    conversation.ended_reason = reason[:20]
-    conversation.wait_timeout_at = None
-    conversation.expires_at = None
+    """End a conversation (no more timeouts or expiry for it). One already in the database is
+    ended by a move (`_move`), which the webhook writes inside its own statement."""
+    ended = {
+        "status": "ended",
+        "ended_reason": reason[:20],
+        "wait_timeout_at": None,
+        "expires_at": None,
+    }
+    session = object_session(conversation)
+    if conversation.id is None or session is None:
+        for key, value in ended.items():
+            setattr(conversation, key, value)
+        return
+    _move(session, conversation, **ended, updated_at=utcnow())
 
 
 def due(session: Session, now: datetime, limit: int = 500) -> list[tuple[int, str]]:

@@ -275,6 +275,10 @@ _conversation_row = (
 INSERT_WITH_CONVERSATION_AND_REPLY = INSERT_WITH_REPLY.add_cte(_conversation_row).returning(
     select(_conversation_row.c.id).scalar_subquery()
 )
+# ...and a returning member's new conversation ends the one they were in, a CTE more.
+INSERT_WITH_CONVERSATION_REPLY_AND_MOVE = INSERT_WITH_CONVERSATION_AND_REPLY.add_cte(
+    conversations.MOVED
+)
 
 
 def _who(
@@ -310,8 +314,15 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
                 return
             row = conversations.new_row_values(conversation)
             started = {f"conversation_{name}": row.get(name) for name in CONVERSATION_COLUMNS}
-            statement = INSERT_WITH_CONVERSATION_AND_REPLY
-            conversation_id = session.execute(statement, values | reply | started).scalar_one()
+            moved = conversations.take_move(session)
+            statement = (
+                INSERT_WITH_CONVERSATION_AND_REPLY
+                if moved is None
+                else INSERT_WITH_CONVERSATION_REPLY_AND_MOVE
+            )
+            conversation_id = session.execute(
+                statement, values | reply | started | (moved or {})
+            ).scalar_one()
             conversations.loaded(session, conversation, conversation_id, row)
             return
         record.id = session.execute(INSERT_INBOUND, values).scalar_one()

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select, text
 
 from smsline import flowstore, inbound, outbox
 from smsline.models import Conversation, InboundMessage, Member, OutboundMessage
-from tests.factories import create_line_number, phone, sms_form
+from tests.factories import create_line_number, create_member, phone, sms_form
 
 
 @pytest.fixture(autouse=True)
@@ -174,7 +174,11 @@ def test_a_waiting_move_is_written_before_any_other_statement_and_dropped_by_rol
     conversation = Conversation(member_id=member.id, flow_name="menu", state="start")
     session.add(conversation)
     session.commit()
-    position = dict.fromkeys(conversations.POSITION) | {"state": "text", "tries": 2}
+    position = dict.fromkeys(conversations.POSITION) | {
+        "state": "text",
+        "tries": 2,
+        "status": "active",
+    }
     position |= {"answers_enc": "{}", "timed_out": False, "updated_at": conversation.started_at}
     conversations._move(session, conversation, **position)
     assert session.info["moves"]
@@ -275,3 +279,40 @@ def test_a_locking_read_begins_the_transaction(line) -> None:  # noqa: ANN001
         assert raw.info.transaction_status != 0  # in a transaction until the commit
         session.commit()
         assert raw.info.transaction_status == 0
+
+
+def test_ending_or_leaving_a_conversation_is_written_in_the_one_statement(
+    twilio_post, line, session, monkeypatch
+) -> None:  # noqa: ANN001
+    """A text that ends the member's conversation (the welcome given up after three tries) writes
+    the ending in the same statement as the text and its reply: no UPDATE of its own, no BEGIN.
+    One that leaves it for another flow (MENU) ends it as interrupted."""
+    if line.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): BEGIN and COMMIT are psycopg's")
+    from psycopg import _connection_base
+
+    create_line_number(session)
+    sender = phone()
+    for body in ("hi", "hi again", "still here"):
+        assert twilio_post("/twilio/sms", sms_form(body, sender)).status_code == 200
+    sent, exec_command = _commands(line)
+    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", exec_command)
+    assert twilio_post("/twilio/sms", sms_form("and again", sender)).status_code == 200
+    assert sent == ["SELECT", "WITH"], sent
+    session.rollback()
+    (given_up,) = session.scalars(select(Conversation)).all()
+    assert (given_up.status, given_up.ended_reason, given_up.expires_at) == (
+        "ended",
+        "tries",
+        None,
+    )
+
+    member = create_member(session, status="active", texting_from="00:00", texting_until="23:59")
+    assert twilio_post("/twilio/sms", sms_form("CHECKIN", member.phone)).status_code == 200
+    assert twilio_post("/twilio/sms", sms_form("MENU", member.phone)).status_code == 200
+    session.rollback()
+    left, menu = session.scalars(
+        select(Conversation).where(Conversation.member_id == member.id).order_by(Conversation.id)
+    ).all()
+    assert (left.flow_name, left.status, left.ended_reason) == ("checkin", "ended", "interrupted")
+    assert (menu.flow_name, menu.status) == ("menu", "active")

@@ -58,6 +58,24 @@ def test_signature_is_checked_against_the_public_url_not_the_local_one(client) -
     assert response.status_code == 403
 
 
+def test_a_signature_over_the_url_with_its_port_is_accepted_too(client) -> None:  # noqa: ANN001
+    """Twilio has signed https URLs with and without :443; the library's validate knows both, and
+    the quick check over the URL as configured must not lose that."""
+    form = sms_form("hello", phone())
+    with_port = PUBLIC_URL.replace(".org", ".org:443") + "/twilio/sms"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(with_port, form)
+    assert (
+        client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature}).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            "/twilio/sms", data=form, headers={"X-Twilio-Signature": "é" + signature}
+        ).status_code
+        == 403
+    )
+
+
 def test_signature_with_query_string(twilio_post, session) -> None:  # noqa: ANN001
     form = {"MessageSid": "SMunknown", "MessageStatus": "delivered"}
     assert twilio_post("/twilio/status?o=999", form).status_code == 204
