@@ -17,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,11 @@ QUEUED_STALE = timedelta(minutes=10)  # a queued row no worker took: the job was
 # failed while the database restarted must not hold them for ten minutes. A job handed over twice
 # is harmless: the second finds its rows taken.
 REPLIES_STALE = timedelta(minutes=2)
+# A text Twilio accepted whose final status never came (its callback answered 503 while the
+# database restarted, say) is asked about once an hour, for two days.
+STATUS_LATE = timedelta(hours=1)
+STATUS_GIVE_UP = timedelta(days=2)
+STATUS_BATCH = 100
 BATCH = 500
 CLAIM = 5_000  # check-ins claimed a statement
 
@@ -73,6 +78,7 @@ def sweep(line: Line, now: datetime) -> dict[str, int]:
             counts[_reconcile(line, row, now)] += 1
         due = _claim_due(session, line, now)
         session.commit()
+    counts["statuses_asked"] = _late_statuses(line, now)
     if due:
         line.queues.hand_over(due, now=now)
     counts["handed_over"] = len(due) + pacing.hand_over_due(line, now)
@@ -331,6 +337,47 @@ def _reconcile(line: Line, stuck: _Stuck, now: datetime) -> str:
         row.status, row.next_attempt_at = "pending", now
         session.commit()
         return "resent"
+
+
+def _late_statuses(line: Line, now: datetime) -> int:
+    """Ask Twilio for the status of texts it accepted over STATUS_LATE ago whose final status never
+    came back, each at most once an hour (`status_at` notes the asking), for STATUS_GIVE_UP.
+    Returns how many Twilio answered."""
+    Row = OutboundMessage
+    with line.sessions() as session:
+        statement = (
+            select(Row.id, Row.twilio_sid)
+            .where(
+                Row.status == "sent",
+                Row.twilio_sid.is_not(None),
+                Row.sent_at <= now - STATUS_LATE,
+                Row.sent_at > now - STATUS_GIVE_UP,
+                or_(Row.status_at.is_(None), Row.status_at <= now - STATUS_LATE),
+            )
+            .order_by(Row.id)
+            .limit(STATUS_BATCH)
+        )
+        late = session.execute(db.skip_locked(statement, session)).all()
+        if late:
+            asked = update(Row).where(Row.id.in_([row_id for row_id, _ in late]))
+            session.execute(asked.values(status_at=now))
+        session.commit()
+    answered = 0
+    for row_id, sid in late:
+        try:
+            found = line.transport.fetch_status(sid)
+        except TransportError as error:
+            log.warning("late statuses: Twilio could not be asked (code %s)", error.code)
+            break  # the rest are asked again within the hour
+        if found is None:
+            continue
+        with line.sessions() as session:
+            outbox.apply_status(
+                session, sid=sid, twilio_status=found[0], error_code=found[1], outbound_id=row_id
+            )
+            session.commit()
+        answered += 1
+    return answered
 
 
 def _move_conversations(line: Line, now: datetime) -> int:

@@ -113,6 +113,7 @@ def test_tick_at_runs_the_sweep_as_of_that_instant(run, session) -> None:  # noq
         "calls_tidied": 0,
         "reconciled": 0,
         "resent": 0,
+        "statuses_asked": 0,
         "announcements_resumed": 0,
         "circle_reminders": 0,
         "meeting_sources": 0,

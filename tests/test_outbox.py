@@ -227,6 +227,36 @@ def test_a_queued_reply_whose_job_was_lost_goes_again_within_minutes(twilio_line
     assert row(twilio_line, bulk).status == "sent" and len(fake.messages) == 2
 
 
+def test_a_final_status_that_never_came_is_asked_of_twilio_once_an_hour(twilio_line, fake) -> None:  # noqa: ANN001
+    """A status callback lost (answered 503 while the database restarted): after an hour the sweep
+    asks Twilio, records what it says, and asks again only hourly while Twilio says `sent`."""
+    delivered, undelivered, silent = (write(twilio_line, body=f"text {n}") for n in range(3))
+    for row_id in (delivered, undelivered, silent):
+        assert outbox.send(twilio_line, row_id) == "sent"
+    sids = [m["sid"] for m in fake.messages]
+    fake.set_status(sids[0], "delivered")
+    fake.set_status(sids[1], "undelivered", error_code=30003)
+    fake.set_status(sids[2], "sent")
+    sent_at = utcnow()
+
+    def gets() -> int:
+        return sum(1 for r in fake.requests if r.method == "GET")
+
+    assert clock.sweep(twilio_line, sent_at + timedelta(minutes=30))["statuses_asked"] == 0
+    assert clock.sweep(twilio_line, sent_at + timedelta(minutes=61))["statuses_asked"] == 3
+    assert row(twilio_line, delivered).status == "delivered"
+    assert (row(twilio_line, undelivered).status, row(twilio_line, undelivered).error_code) == (
+        "undelivered",
+        30003,
+    )
+    assert row(twilio_line, silent).status == "sent" and gets() == 3
+    clock.sweep(twilio_line, sent_at + timedelta(minutes=90))
+    assert gets() == 3  # asked within the hour: not again yet
+    assert clock.sweep(twilio_line, sent_at + timedelta(minutes=122))["statuses_asked"] == 1
+    clock.sweep(twilio_line, sent_at + timedelta(days=3))
+    assert gets() == 4 and row(twilio_line, silent).status == "sent"  # two days: given up
+
+
 def test_a_late_finish_of_a_dead_worker_is_ignored(twilio_line, fake) -> None:  # noqa: ANN001
     row_id = write(twilio_line)
     with twilio_line.sessions() as session:

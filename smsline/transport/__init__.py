@@ -190,6 +190,12 @@ class Transport(Protocol):
         """
         ...
 
+    def fetch_status(self, sid: str) -> tuple[str, int | None] | None:
+        """Twilio's status of a text it accepted (`sid`) and its error code, for a text whose
+        final status never came back; None when the transport cannot tell. Raises TransportError
+        when Twilio cannot be asked."""
+        ...
+
     def call(self, *, to: str, from_: str, url: str, status_callback: str) -> str:
         """Place one call with answering-machine detection; returns its SID, or raises
         TransportError. Twilio fetches `url` for the TwiML when the call is answered and posts

@@ -77,6 +77,10 @@ class LocalTransport:
             self.on_send(sid, to, body)
         return SendResult(sid=sid, status="accepted" if messaging_service_sid else "queued")
 
+    def fetch_status(self, sid: str) -> None:
+        """Nothing to tell: no carrier reports on a local text."""
+        return None
+
     def call(self, *, to: str, from_: str, url: str, status_callback: str) -> str:
         """Record the call and return a fresh SID, as Twilio would."""
         check_call_args(to=to, from_=from_, url=url, status_callback=status_callback)

@@ -161,6 +161,22 @@ class TwilioTransport:
         )
         raise error
 
+    def fetch_status(self, sid: str) -> tuple[str, int | None]:
+        """Twilio's status of the message `sid` and its error code (Messages/{sid}.json)."""
+        try:
+            message = self.client.messages(sid).fetch()
+        except (TwilioRestException, TwilioServiceException) as exc:
+            error = _rest_error(exc)
+        except requests.RequestException as exc:
+            error = _network_error(exc)
+        else:
+            code = message.error_code
+            return str(message.status), int(code) if code else None
+        logger.warning(
+            "Twilio message fetch failed: http_status=%s code=%s", error.http_status, error.code
+        )
+        raise error
+
     def call(self, *, to: str, from_: str, url: str, status_callback: str) -> str:
         """Place a call with answering-machine detection (AnsweredBy reaches `url`); only its
         final status is posted back."""
