@@ -149,6 +149,7 @@ class FakeTwilio:
     _pending_failures: list[_Failure] = field(default_factory=list)
     _failing_numbers: dict[str, _Failure] = field(default_factory=dict)
     _undeliverable: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _call_outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
     _ratio: _RatioFailure | None = None
     _throttled_until: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -253,11 +254,20 @@ class FakeTwilio:
         with self._lock:
             self._undeliverable[to] = (status, code)
 
+    def call_outcome(
+        self, to: str, *, status: str = "completed", answered_by: str = "human"
+    ) -> None:
+        """How calls to `to` end in their status callback: "completed" (answered by "human" or
+        a machine, e.g. "machine_end_beep"), "no-answer", "busy" or "failed"."""
+        with self._lock:
+            self._call_outcomes[to] = (status, answered_by)
+
     def clear_failures(self) -> None:
         with self._lock:
             self._pending_failures.clear()
             self._failing_numbers.clear()
             self._undeliverable.clear()
+            self._call_outcomes.clear()
             self._ratio = None
             self._throttled_until = None
 
@@ -439,6 +449,7 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
         }
         self.calls.append(call)
+        self._queue_call_callbacks(call, form.get("StatusCallback"))
         if failure is not None and not failure.hang:
             return _Answer(*_error(failure.status, failure.code, "Injected failure."))
         return _Answer(201, dict(call), hang=failure is not None)
@@ -457,6 +468,21 @@ class FakeTwilio:
             self._outstanding += len(events)
         for status, code in events:
             self._queue.put((url, message["sid"], status, code))
+
+    def _queue_call_callbacks(self, call: dict[str, Any], url: str | None) -> None:
+        """Queue a call's final status callback (the line asks for "completed" only): how the
+        call ended for its number (`call_outcome`), once, or in shuffled mode maybe twice."""
+        if not self.callbacks or not url:
+            return
+        status, answered_by = self._call_outcomes.get(call["to"], ("completed", "human"))
+        call["answered_by"] = answered_by
+        events = [(status, None)]
+        if self.callbacks == "shuffled" and self._rng.random() < self.duplicate_ratio:
+            events.append((status, None))
+        with self._drained:
+            self._outstanding += len(events)
+        for event in events:
+            self._queue.put((url, call["sid"], *event))
 
     def _events(self, message: dict[str, Any]) -> list[tuple[str, int | None]]:
         """The statuses Twilio reports for a message, in order: a Messaging Service's message
@@ -482,10 +508,15 @@ class FakeTwilio:
     def _post_callback(self, url: str, sid: str, status: str, code: int | None) -> None:
         """Post one signed status callback and record it; no retry, as Twilio by default."""
         with self._lock:
-            message = next(m for m in self.messages if m["sid"] == sid)
-            if _PROGRESS[status] > _PROGRESS.get(message["status"], 0):
-                _set_status(message, status, code)
-            form = self._callback_form(message, status, code)
+            if sid.startswith("CA"):
+                call = next(c for c in self.calls if c["sid"] == sid)
+                call["status"] = status
+                form = self._call_callback_form(call)
+            else:
+                message = next(m for m in self.messages if m["sid"] == sid)
+                if _PROGRESS[status] > _PROGRESS.get(message["status"], 0):
+                    _set_status(message, status, code)
+                form = self._callback_form(message, status, code)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
@@ -523,6 +554,21 @@ class FakeTwilio:
             form["MessagingServiceSid"] = message["messaging_service_sid"]
         if code is not None:
             form["ErrorCode"] = str(code)
+        return form
+
+    def _call_callback_form(self, call: dict[str, Any]) -> dict[str, str]:
+        form = {
+            "ApiVersion": "2010-04-01",
+            "AccountSid": self.account_sid,
+            "CallSid": call["sid"],
+            "CallStatus": call["status"],
+            "Direction": "outbound-api",
+            "To": call["to"],
+            "From": call["from"],
+            "CallDuration": "0" if call["status"] != "completed" else "31",
+        }
+        if call["status"] == "completed":
+            form["AnsweredBy"] = call["answered_by"]
         return form
 
     def _callback_target(self, url: str) -> str:

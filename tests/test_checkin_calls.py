@@ -117,6 +117,40 @@ def test_the_clock_places_a_call_for_a_member_who_chose_calls(
     assert again.next_checkin_at == NOON_CHICAGO + timedelta(days=1)
 
 
+@pytest.mark.parametrize(
+    ("twilio_status", "answered_by", "settled"),
+    [("completed", "machine_end_beep", "machine"), ("no-answer", "human", "no_answer")],
+)
+def test_twilio_s_signed_call_status_settles_the_call_and_the_check_in_falls_back_to_a_text(
+    config, session, client, transport, twilio_status, answered_by, settled
+) -> None:  # noqa: ANN001
+    """The stand-in posts the call's final status, signed, to /twilio/call-status: a call no
+    person answered becomes one check-in text (sent by the app that took the callback)."""
+    from tests.conftest import AUTH_TOKEN as APP_TOKEN  # the app checks signatures with it
+    from tests.test_fake_twilio import sink_into
+
+    stand_in = FakeTwilio(
+        auth_token=APP_TOKEN, callbacks="in_order", callback_sink=sink_into(client)
+    )
+    with stand_in as fake:
+        twilio = TwilioTransport(ACCOUNT_SID, APP_TOKEN, api_url=fake.url, timeout=2.0)
+        line = Line.build(config, transport=twilio)
+        try:
+            flowstore.sync(session)
+            create_line_number(session)
+            member = enrol(session)
+            fake.call_outcome(member.phone, status=twilio_status, answered_by=answered_by)
+            assert clock.sweep(line, NOON_CHICAGO)["checkin_calls"] == 1
+            fake.wait_callbacks()
+        finally:
+            line.close()
+        (callback,) = fake.callbacks_sent
+        assert callback.status == 204 and callback.form["CallStatus"] == twilio_status
+        row = the_call(session)
+        assert (row.status, row.call_sid) == (settled, fake.calls[0]["sid"])
+        assert [m.to for m in transport.sent] == [member.phone]  # the fallback check-in, once
+
+
 def test_with_twilio_the_request_is_a_create_call_with_machine_detection(
     config, session, transport
 ) -> None:  # noqa: ANN001
