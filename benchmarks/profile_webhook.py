@@ -96,16 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     first_cpu = time.process_time()
     statements: list[str] = []
     db_time = [0.0]
-    started_at: dict[int, float] = {}
 
-    @event.listens_for(line.engine, "before_cursor_execute")
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        started_at[id(cursor)] = time.perf_counter()
-        statements.append(statement_shape(statement))
+    # Every statement on the driver's cursor: SQLAlchemy's and smsline.direct's alike.
+    import psycopg
 
-    @event.listens_for(line.engine, "after_cursor_execute")
-    def after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        db_time[0] += time.perf_counter() - started_at.pop(id(cursor), time.perf_counter())
+    execute = psycopg.Cursor.execute
+
+    def timed_execute(cursor, query, params=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        started = time.perf_counter()
+        try:
+            return execute(cursor, query, params, **kwargs)
+        finally:
+            db_time[0] += time.perf_counter() - started
+            statements.append(statement_shape(str(query)))
+
+    psycopg.Cursor.execute = timed_execute
 
     @event.listens_for(line.engine, "commit")
     def on_commit(conn):  # noqa: ANN001, ANN202

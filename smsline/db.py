@@ -8,9 +8,10 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -80,15 +81,20 @@ _LOCKS = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE", "
 
 
 def _begin_before_first_write(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202, PLR0913
-    if not conn.get_execution_options().get("smsline_lazy_begin"):
-        return
+    only_write = context is not None and context.execution_options.get("smsline_only_write")
+    if needs_begin(conn, cursor, statement, bool(only_write)):
+        cursor.execute("BEGIN")
+
+
+def needs_begin(connection: Connection, cursor: Any, statement: str, only_write: bool) -> bool:
+    """Whether a lazy transaction (LAZY_TRANSACTION) must send BEGIN before `statement`: it writes
+    or locks, no transaction is open yet, and it is not the transaction's only write."""
+    if only_write or not connection.get_execution_options().get("smsline_lazy_begin"):
+        return False
     if cursor.connection.info.transaction_status != 0:  # psycopg's IDLE: no transaction yet
-        return
-    if statement.lstrip()[:6].upper() == "SELECT" and not any(lock in statement for lock in _LOCKS):
-        return
-    if context is not None and context.execution_options.get("smsline_only_write"):
-        return
-    cursor.execute("BEGIN")
+        return False
+    reads = statement.lstrip()[:6].upper() == "SELECT"
+    return not reads or any(lock in statement for lock in _LOCKS)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

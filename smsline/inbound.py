@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, String, bindparam, insert, literal_column, select, true
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm import Session
 
 from smsline import (
     audit,
@@ -25,6 +25,7 @@ from smsline import (
     conversations,
     coordinators,
     db,
+    direct,
     erasure,
     flow_actions,
     flowstore,
@@ -151,7 +152,14 @@ def _receive(line: Line, session: Session, message: Inbound, plain: bool = False
 
 # Who is texting, in one query built once: the member or supporter with the number, its opt-out
 # and the member's waiting conversation. The phone numbers are not read (not decrypted): the
-# sender's number is the one in the webhook.
+# sender's number is the one in the webhook. Core columns, run by `direct.run` and made into the
+# session's objects by `direct.as_loaded`: the ORM's loading cost more than the query.
+_members = Member.__table__
+_conversations = Conversation.__table__
+WHO_MEMBER = tuple(column for column in _members.c if column.key != "phone_enc")
+WHO_CONVERSATION = tuple(_conversations.c)
+
+
 def _who_query(lateral: bool) -> Select:
     """On PostgreSQL (`lateral`) the query is a prepared statement whose plan is made once per
     connection, maybe while the tables are still empty (a new deployment, the benchmark): the
@@ -159,32 +167,35 @@ def _who_query(lateral: bool) -> Select:
     for the partial index, so that plan stays a keyed lookup whatever the tables come to hold.
     SQLite has no LATERAL and plans each statement itself: a plain outer join."""
     number = select(bindparam("phone_hash", type_=String).label("phone_hash")).subquery("number")
-    latest_waiting = (
-        select(Conversation)
-        .where(
-            Conversation.member_id == Member.id,
-            Conversation.status == literal_column("'active'"),
+    supporters_, opt_outs = Supporter.__table__, OptOut.__table__
+    if lateral:
+        waiting = (
+            select(*WHO_CONVERSATION)
+            .where(
+                _conversations.c.member_id == _members.c.id,
+                _conversations.c.status == literal_column("'active'"),
+            )
+            .order_by(_conversations.c.id.desc())
+            .limit(literal_column("1"))
+            .lateral("waiting")
         )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    waiting = aliased(Conversation, latest_waiting.lateral("waiting")) if lateral else Conversation
+    else:
+        waiting = _conversations
     query = (
-        select(Member, Supporter.id, OptOut.opted_out, waiting)
+        select(*WHO_MEMBER, supporters_.c.id, opt_outs.c.opted_out, *waiting.c)
         .select_from(number)
-        .outerjoin(Member, Member.phone_hash == number.c.phone_hash)
-        .outerjoin(Supporter, Supporter.phone_hash == number.c.phone_hash)
-        .outerjoin(OptOut, OptOut.phone_hash == number.c.phone_hash)
-        .options(defer(Member.phone_enc))
+        .outerjoin(_members, _members.c.phone_hash == number.c.phone_hash)
+        .outerjoin(supporters_, supporters_.c.phone_hash == number.c.phone_hash)
+        .outerjoin(opt_outs, opt_outs.c.phone_hash == number.c.phone_hash)
     )
     if lateral:
         return query.outerjoin(waiting, true())
     return (
         query.outerjoin(
-            Conversation,
-            (Conversation.member_id == Member.id) & (Conversation.status == "active"),
+            _conversations,
+            (_conversations.c.member_id == _members.c.id) & (_conversations.c.status == "active"),
         )
-        .order_by(Conversation.id.desc())
+        .order_by(_conversations.c.id.desc())
         .limit(1)
     )
 
@@ -259,7 +270,6 @@ INSERT_WITH_REPLY_AND_MOVE = INSERT_WITH_REPLY.add_cte(conversations.MOVED)
 
 # A new sender's first text also starts their first conversation: on PostgreSQL it is written in
 # the same statement, a CTE more, and its id comes back (_write).
-_conversations = Conversation.__table__
 CONVERSATION_COLUMNS = tuple(column.key for column in _conversations.c if column.key != "id")
 _conversation_row = (
     insert(_conversations)
@@ -287,12 +297,23 @@ def _who(
     """The member or supporter with this number, whether it opted out, and the member's waiting
     conversation, in one query."""
     query = WHO[session.get_bind().dialect.name == "postgresql"]
-    member, supporter_id, opted_out, waiting = session.execute(
-        query, {"phone_hash": phone_hash}
-    ).one()
+    row = direct.run(session, query, {"phone_hash": phone_hash})
+    member_values, rest = row[: len(WHO_MEMBER)], row[len(WHO_MEMBER) :]
+    supporter_id, opted_out, conversation_values = rest[0], rest[1], rest[2:]
+    member = waiting = None
+    if member_values[0] is not None:
+        member = direct.as_loaded(session, Member, _named(WHO_MEMBER, member_values))
+    if conversation_values[0] is not None:
+        waiting = direct.as_loaded(
+            session, Conversation, _named(WHO_CONVERSATION, conversation_values)
+        )
     if supporter_id is not None:  # rare beside members' texts: loaded by its own query
         return None, session.get(Supporter, supporter_id), bool(opted_out), waiting
     return member, None, bool(opted_out), waiting
+
+
+def _named(columns: tuple, values: list) -> dict[str, object]:
+    return {column.key: value for column, value in zip(columns, values, strict=True)}
 
 
 def _write(session: Session, record: InboundMessage, replies: list[dict[str, object]]) -> None:
@@ -310,7 +331,7 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
                 moved = conversations.take_move(session)
                 statement = INSERT_WITH_REPLY if moved is None else INSERT_WITH_REPLY_AND_MOVE
                 only = _only_write(session)  # BEGIN and COMMIT are not needed for it alone
-                session.execute(statement, values | reply | (moved or {}), execution_options=only)
+                direct.run(session, statement, values | reply | (moved or {}), only_write=only)
                 return
             row = conversations.new_row_values(conversation)
             started = {f"conversation_{name}": row.get(name) for name in CONVERSATION_COLUMNS}
@@ -320,9 +341,9 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
                 if moved is None
                 else INSERT_WITH_CONVERSATION_REPLY_AND_MOVE
             )
-            conversation_id = session.execute(
-                statement, values | reply | started | (moved or {})
-            ).scalar_one()
+            (conversation_id,) = direct.run(
+                session, statement, values | reply | started | (moved or {})
+            )
             conversations.loaded(session, conversation, conversation_id, row)
             return
         record.id = session.execute(INSERT_INBOUND, values).scalar_one()
@@ -330,11 +351,10 @@ def _write(session: Session, record: InboundMessage, replies: list[dict[str, obj
         session.execute(insert(_outbound), [row | {"inbound_id": record.id} for row in replies])
 
 
-def _only_write(session: Session) -> dict[str, bool]:
-    """db.ONLY_WRITE when the statement about to run is all this transaction writes: nothing for
-    the commit's flush, no conversation move waiting (`conversations.take_move` took it)."""
-    pending = session.new or session.deleted or session.dirty or session.info.get("moves")
-    return {} if pending else db.ONLY_WRITE
+def _only_write(session: Session) -> bool:
+    """Whether the statement about to run is all this transaction writes: nothing for the
+    commit's flush, no conversation move waiting (`conversations.take_move` took it)."""
+    return not (session.new or session.deleted or session.dirty or session.info.get("moves"))
 
 
 def _new_conversation(session: Session) -> Conversation | None:

@@ -5,11 +5,12 @@ sender found in one query, and everything personal still encrypted at rest."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from smsline import flowstore, inbound, outbox
 from smsline.models import Conversation, InboundMessage, Member, OutboundMessage
 from tests.factories import create_line_number, create_member, phone, sms_form
+from tests.sql_trace import commands, kinds, statements
 
 
 @pytest.fixture(autouse=True)
@@ -17,17 +18,6 @@ def flows(session) -> None:  # noqa: ANN001
     """The shipped flows, published as `release` does: every text runs `welcome` first."""
     flowstore.sync(session)
     session.commit()
-
-
-def statements(line):  # noqa: ANN001, ANN201
-    """The SQL statements the app runs from now on (BEGIN and COMMIT are not seen)."""
-    seen: list[str] = []
-
-    @event.listens_for(line.engine, "before_cursor_execute")
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        seen.append(" ".join(statement.split()))
-
-    return seen
 
 
 def test_reply_columns_are_the_keys_of_a_reply_row() -> None:
@@ -39,11 +29,13 @@ def test_reply_columns_are_the_keys_of_a_reply_row() -> None:
     assert held["status"] == "suppressed" and held["sent_at"] is None
 
 
-def test_a_returning_members_text_takes_few_statements(twilio_post, line, session) -> None:  # noqa: ANN001
+def test_a_returning_members_text_takes_few_statements(
+    twilio_post, line, session, monkeypatch
+) -> None:  # noqa: ANN001
     create_line_number(session)
     sender = phone()
     assert twilio_post("/twilio/sms", sms_form("hi", sender)).status_code == 200
-    seen = statements(line)
+    seen = statements(line, monkeypatch)
     assert twilio_post("/twilio/sms", sms_form("hi, checking in", sender)).status_code == 200
     kinds = [
         statement.split(" ")[0]
@@ -111,7 +103,8 @@ def test_the_position_update_keeps_the_loaded_conversation_in_step(twilio_post, 
 def test_a_new_senders_member_and_conversation_are_the_rows_a_flush_writes(
     twilio_post,
     line,
-    session,  # noqa: ANN001
+    session,
+    monkeypatch,  # noqa: ANN001
 ) -> None:
     """The first text writes its member and conversation by Core INSERTs: every column as the ORM
     would have written it (defaults included), the phone encrypted at rest."""
@@ -119,7 +112,7 @@ def test_a_new_senders_member_and_conversation_are_the_rows_a_flush_writes(
     from smsline.models import Member
 
     sender = phone()
-    seen = statements(line)
+    seen = statements(line, monkeypatch)
     assert twilio_post("/twilio/sms", sms_form("hi", sender)).status_code == 200
     assert sum(statement.startswith("INSERT INTO members") for statement in seen) == 1
     assert sum("INSERT INTO conversations" in statement for statement in seen) == 1
@@ -196,42 +189,18 @@ def test_a_waiting_move_is_written_before_any_other_statement_and_dropped_by_rol
     assert session.get(Conversation, conversation.id).state == "text"
 
 
-def _commands(line):  # noqa: ANN001, ANN201
-    """Every statement psycopg sends, BEGIN and COMMIT included (from the DBAPI connection)."""
-    from psycopg import _connection_base
-
-    sent: list[str] = []
-    original = _connection_base.BaseConnection._exec_command
-
-    def exec_command(self, command, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        sent.append(bytes(command).decode().split()[0])
-        return original(self, command, *args, **kwargs)
-
-    @event.listens_for(line.engine, "before_cursor_execute")
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        # Listeners run in order: the engine's own (db._begin_before_first_write) went first, so
-        # a statement that needs a transaction is already in one here ("+").
-        in_transaction = cursor.connection.info.transaction_status != 0
-        sent.append(statement.split()[0].upper() + ("+" if in_transaction else ""))
-
-    return sent, exec_command
-
-
 def test_a_returning_members_text_needs_no_begin_or_commit(
     twilio_post, line, session, monkeypatch
 ) -> None:  # noqa: ANN001
     """On PostgreSQL the webhook's one write is one statement: no BEGIN, no COMMIT round trips."""
     if line.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): BEGIN and COMMIT are psycopg's")
-    from psycopg import _connection_base
-
     create_line_number(session)
     sender = phone()
     assert twilio_post("/twilio/sms", sms_form("hi", sender)).status_code == 200
-    sent, exec_command = _commands(line)
-    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", exec_command)
+    sent = commands(line, monkeypatch)
     assert twilio_post("/twilio/sms", sms_form("hi, checking in", sender)).status_code == 200
-    assert sent == ["SELECT", "WITH"]  # who; then the one write, outside any transaction
+    assert kinds(sent) == ["SELECT", "WITH"]  # who; then the one write, outside any transaction
     session.rollback()
     assert session.scalar(select(func.count()).select_from(InboundMessage)) == 2
     conversation = session.scalar(select(Conversation).order_by(Conversation.id.desc()))
@@ -242,14 +211,13 @@ def test_a_new_senders_writes_are_one_transaction(twilio_post, line, session, mo
     """Several writes: BEGIN before the first, COMMIT at the end; a failure leaves nothing."""
     if line.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): BEGIN and COMMIT are psycopg's")
-    from psycopg import _connection_base
-
     create_line_number(session)
-    sent, exec_command = _commands(line)
-    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", exec_command)
+    sent = commands(line, monkeypatch)
     assert twilio_post("/twilio/sms", sms_form("hello", phone())).status_code == 200
+    sent = kinds(sent)
     writes = [kind for kind in sent if not kind.startswith("SELECT")]
-    assert writes[-1] == "COMMIT" and all(kind.endswith("+") for kind in writes[:-1]), sent
+    assert writes[0] == "BEGIN" and writes[-1] == "COMMIT+", sent
+    assert all(kind.endswith("+") for kind in writes[1:]), sent
     assert sent[0] == "SELECT"  # who is texting: read before the transaction begins
 
     # The write statement fails after the member was inserted: the member goes too.
@@ -289,16 +257,13 @@ def test_ending_or_leaving_a_conversation_is_written_in_the_one_statement(
     One that leaves it for another flow (MENU) ends it as interrupted."""
     if line.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL (SMSLINE_TEST_DATABASE_URL): BEGIN and COMMIT are psycopg's")
-    from psycopg import _connection_base
-
     create_line_number(session)
     sender = phone()
     for body in ("hi", "hi again", "still here"):
         assert twilio_post("/twilio/sms", sms_form(body, sender)).status_code == 200
-    sent, exec_command = _commands(line)
-    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", exec_command)
+    sent = commands(line, monkeypatch)
     assert twilio_post("/twilio/sms", sms_form("and again", sender)).status_code == 200
-    assert sent == ["SELECT", "WITH"], sent
+    assert kinds(sent) == ["SELECT", "WITH"], sent
     session.rollback()
     (given_up,) = session.scalars(select(Conversation)).all()
     assert (given_up.status, given_up.ended_reason, given_up.expires_at) == (

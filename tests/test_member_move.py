@@ -286,13 +286,16 @@ def test_the_admin_move_needs_a_coordinator_and_a_reason(client, line, session) 
     assert session.get(Member, member.id).phone == old
 
 
-def test_a_text_without_digits_never_looks_for_a_move(twilio_post, line, session) -> None:  # noqa: ANN001
+def test_a_text_without_digits_never_looks_for_a_move(
+    twilio_post, line, session, monkeypatch
+) -> None:  # noqa: ANN001
     """The old number and the code both carry digits: other texts from a new number that has no
     conversation waiting cost no member_moves query (the webhook's hot path)."""
-    from sqlalchemy import event, update
+    from sqlalchemy import update
 
     from smsline.models import Conversation
     from tests.factories import create_line_number, phone, sms_form
+    from tests.sql_trace import statements
 
     create_line_number(session)
     sender = phone()
@@ -300,12 +303,6 @@ def test_a_text_without_digits_never_looks_for_a_move(twilio_post, line, session
     session.rollback()
     session.execute(update(Conversation).values(status="ended"))  # nothing waits for an answer
     session.commit()
-    seen: list[str] = []
-
-    @event.listens_for(line.engine, "before_cursor_execute")
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        seen.append(statement)
-
+    seen = statements(line, monkeypatch)
     assert twilio_post("/twilio/sms", sms_form("hi again", sender)).status_code == 200
-    event.remove(line.engine, "before_cursor_execute", record)
     assert seen and not any("member_moves" in statement for statement in seen)
