@@ -13,12 +13,13 @@ def create_app(config: Config | None = None, transport=None) -> Flask:  # noqa: 
     development), `transport` to Twilio when configured and the local one otherwise."""
     from smsline import db
     from smsline.line import Line
-    from smsline.web import health, metrics, simulator, twilio_hooks
+    from smsline.web import cookie_session, health, metrics, simulator, twilio_hooks
 
     config = config or Config.from_env()
     line = Line.build(config, transport=transport)
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=256 * 1024)
+    app.session_interface = cookie_session.AdminCookieSession()
     app.extensions["smsline"] = line
     _log_requests(app)
     app.teardown_appcontext(db.close_session)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import set_committed_value
 
-from smsline import checkins, consents, flow_actions, flowstore, schedule, settings
+from smsline import checkins, consents, direct, flow_actions, flowstore, schedule, settings
 from smsline.engine import run
 from smsline.engine.format import Flow
 from smsline.models import Base, Conversation, Member, utcnow
@@ -104,7 +104,9 @@ def insert_now(session: Session, row: Base) -> None:
     values = new_row_values(row)
     if row in session:
         session.expunge(row)
-    loaded(session, row, session.execute(_INSERTS[row.__table__], values).scalar_one(), values)
+    statement, columns = _INSERTS[row.__table__]
+    (row_id,) = direct.run(session, statement, {name: values.get(name) for name in columns})
+    loaded(session, row, row_id, values)
 
 
 def new_row_values(row: Base) -> dict[str, Any]:
@@ -134,9 +136,15 @@ def loaded(session: Session, row: Base, row_id: int, values: dict[str, Any]) -> 
     session.add(row)
 
 
-_INSERTS: dict[Table, Insert] = {
-    table: insert(table).returning(table.c.id)
-    for table in (Conversation.__table__, Member.__table__)
+def _insert(table: Table) -> tuple[Insert, tuple[str, ...]]:
+    """INSERT of every column but the id, each a named parameter (`direct.run`), RETURNING id."""
+    columns = tuple(column.key for column in table.c if column.key != "id")
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return insert(table).values(values).returning(table.c.id), columns
+
+
+_INSERTS: dict[Table, tuple[Insert, tuple[str, ...]]] = {
+    table: _insert(table) for table in (Conversation.__table__, Member.__table__)
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Dialect, Executable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 
 from smsline import db
@@ -93,7 +93,7 @@ def run(
         if db.needs_begin(connection, cursor, compiled.sql, only_write):
             cursor.execute("BEGIN")
         cursor.execute(compiled.sql, values, prepare=True)
-        row = cursor.fetchone() if cursor.description else None
+        row = cursor.fetchone() if compiled.results else None  # description costs a column each
     except connection.dialect.loaded_dbapi.Error as error:
         gone = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
         if gone:
@@ -125,8 +125,7 @@ def as_loaded(session: Session, model: type[Model], values: Mapping[str, Any]) -
     if existing is not None:
         return existing
     loaded = model()
-    for name, value in values.items():
-        set_committed_value(loaded, name, value)
-    make_transient_to_detached(loaded)
+    instance_state(loaded).dict.update(values)  # as a query's loading does; no history to keep
+    make_transient_to_detached(loaded)  # the values become the loaded state
     session.add(loaded)
     return loaded

@@ -289,3 +289,17 @@ def test_users_page_is_for_admins(client, line) -> None:  # noqa: ANN001
     create_account(line, "<b>odd</b>@example.org", "viewer")
     page = client.get("/admin/users").get_data(as_text=True)
     assert "admin@example.org" in page and "&lt;b&gt;odd&lt;/b&gt;@example.org" in page
+
+
+def test_only_the_admin_and_simulator_open_the_cookie_session(app, client, line) -> None:  # noqa: ANN001
+    """Webhooks, health and metrics never unsign or save the login cookie; the admin still does."""
+    from flask import session as cookie
+
+    for path in ("/twilio/sms", "/twilio/status", "/healthz", "/metrics"):
+        with app.test_request_context(path, method="POST"):
+            assert app.session_interface.is_null_session(cookie._get_current_object()), path
+    with app.test_request_context("/admin/login"):
+        assert not app.session_interface.is_null_session(cookie._get_current_object())
+    logged_in(client, line, "viewer")
+    assert client.get("/admin/").status_code == 200  # the login cookie still works
+    assert "Set-Cookie" not in client.get("/healthz").headers
