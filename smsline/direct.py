@@ -29,6 +29,7 @@ Model = TypeVar("Model")
 
 @dataclass(frozen=True)
 class _Compiled:
+    statement: Executable  # held, so that its id (the cache's key) is never another's
     sql: str
     defaults: dict[str, Any]  # every parameter the SQL names, with its compiled value
     binds: dict[str, Callable[[Any], Any]]  # the parameters whose type processes them
@@ -54,6 +55,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         if columns is None:  # an INSERT or UPDATE, maybe RETURNING (its primary key, unasked)
             columns = compiled.effective_returning or ()
         found = _compiled[key] = _Compiled(
+            statement=statement,
             sql=compiled.string,
             defaults=dict(compiled.params),
             binds={name: process for name, process in binds.items() if process is not None},

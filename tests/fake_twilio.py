@@ -163,6 +163,8 @@ class FakeTwilio:
         self._contract: Contract | None = None
         self._checked = 0
         self._closing = threading.Event()
+        self._flowing = threading.Event()  # cleared by hold_callbacks
+        self._flowing.set()
         self._queue: queue.Queue[tuple[str, str, str, int | None] | None] = queue.Queue()
         self._outstanding = 0
         self._drained = threading.Condition()
@@ -315,6 +317,14 @@ class FakeTwilio:
             for message in self.messages:
                 found.setdefault(message["to"], []).append(message["body"])
         return found
+
+    def hold_callbacks(self) -> None:
+        """Keep status callbacks queued until `release_callbacks` (a call's status arrives after
+        the code that placed it has finished, as it does from Twilio)."""
+        self._flowing.clear()
+
+    def release_callbacks(self) -> None:
+        self._flowing.set()
 
     def wait_callbacks(self, timeout: float = 10.0) -> None:
         """Block until every status callback queued so far was posted; TimeoutError if not."""
@@ -498,6 +508,8 @@ class FakeTwilio:
     def _deliver_callbacks(self) -> None:
         while (item := self._queue.get()) is not None:
             try:
+                while not (self._flowing.wait(0.05) or self._closing.is_set()):
+                    pass
                 if not self._closing.is_set():
                     self._post_callback(*item)
             finally:
