@@ -17,7 +17,6 @@ from sqlalchemy.orm import (
     ORMExecuteState,
     Session,
     SessionTransaction,
-    make_transient_to_detached,
     object_session,
 )
 from sqlalchemy.orm.attributes import set_committed_value
@@ -127,13 +126,8 @@ def new_row_values(row: Base) -> dict[str, Any]:
 def loaded(session: Session, row: Base, row_id: int, values: dict[str, Any]) -> None:
     """Keep `row`, just written with `values` outside the unit of work, in the session as if
     loaded from the database (taken out of it first if it was waiting for a flush)."""
-    if row in session:
-        session.expunge(row)
-    for column in row.__table__.c:
-        setattr(row, column.key, values.get(column.key))
-    row.id = row_id
-    make_transient_to_detached(row)
-    session.add(row)
+    columns = {column.key: values.get(column.key) for column in row.__table__.c}
+    direct.keep_as_loaded(session, row, columns | {"id": row_id})
 
 
 def _insert(table: Table) -> tuple[Insert, tuple[str, ...]]:

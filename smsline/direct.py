@@ -127,7 +127,15 @@ def as_loaded(session: Session, model: type[Model], values: Mapping[str, Any]) -
     if existing is not None:
         return existing
     loaded = model()
-    instance_state(loaded).dict.update(values)  # as a query's loading does; no history to keep
-    make_transient_to_detached(loaded)  # the values become the loaded state
-    session.add(loaded)
+    keep_as_loaded(session, loaded, values)
     return loaded
+
+
+def keep_as_loaded(session: Session, row: Any, values: Mapping[str, Any]) -> None:
+    """Give `row` (a new object, or one waiting for a flush) these column values, its `id` among
+    them, as its loaded state, and keep it in the session as a loaded row: nothing to write."""
+    if row in session:
+        session.expunge(row)
+    instance_state(row).dict.update(values)  # as a query's loading does; no history to keep
+    make_transient_to_detached(row)  # the values become the loaded state
+    session.add(row)
