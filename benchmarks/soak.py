@@ -131,7 +131,7 @@ def seed(line, args: argparse.Namespace, start: datetime, rng: random.Random) ->
         for key, value in (
             ("send_rate_per_number", "100"),
             ("quiet_hours_end", "00:00"),
-            ("quiet_hours_start", "23:59"),
+            ("quiet_hours_start", "00:00"),  # closes when it opens: never quiet,
         ):
             settings.set_value(session, key, value, actor="soak")
         source = MeetingSource(name="nyc", url=str(FEED), timezone="America/New_York")
@@ -182,7 +182,7 @@ def seed(line, args: argparse.Namespace, start: datetime, rng: random.Random) ->
                 "checkin_days": "daily",
                 "next_checkin_at": at,
                 "texting_from": "00:00",
-                "texting_until": "23:59",
+                "texting_until": "00:00",
                 "created_at": start,
                 "updated_at": start,
             }

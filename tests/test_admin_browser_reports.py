@@ -48,7 +48,7 @@ def test_an_announcement_previewed_then_confirmed(page, site, line, session, tra
     members = []
     for nickname in ("Ana", "Ben"):
         member = create_member(
-            session, nickname=nickname, status="active", texting_from="00:00", texting_until="23:59"
+            session, nickname=nickname, status="active", texting_from="00:00", texting_until="00:00"
         )
         members.append(member)
         session.add(

@@ -47,7 +47,7 @@ def member(session, *, agreed: bool = True, **fields: object) -> Member:  # noqa
     fields.setdefault("timezone", NEW_YORK)
     # a window open all day, so tests at any hour see no quiet hours unless they want them
     fields.setdefault("texting_from", "00:00")
-    fields.setdefault("texting_until", "23:59")
+    fields.setdefault("texting_until", "00:00")
     row = create_member(session, **fields)
     if agreed:
         consent(session, row)

@@ -44,7 +44,7 @@ def enrol(session, **fields: object) -> Member:  # noqa: ANN001
         # Open all day: the call's webhooks run at the real time, and a fallback text must not
         # wait for the morning when the tests happen to run in Chicago's evening.
         "texting_from": "00:00",
-        "texting_until": "23:59",
+        "texting_until": "00:00",
         **fields,
     }
     member = create_member(session, **fields)

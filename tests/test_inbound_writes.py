@@ -20,6 +20,14 @@ def flows(session) -> None:  # noqa: ANN001
     session.commit()
 
 
+def _cached(statement: str) -> bool:
+    """A read of what each process caches for 5 seconds (settings, the latest flow versions,
+    the circles' numbers): it comes whenever the cache runs out, whatever the text."""
+    return any(
+        f"FROM {table}" in statement for table in ("settings", "flow_versions", "line_numbers")
+    )
+
+
 def test_reply_columns_are_the_keys_of_a_reply_row() -> None:
     record = InboundMessage(from_hash="h", from_enc="+12015550000", to_number="+15005550006")
     row = outbox.reply_row(inbound=record, reply_index=0, body="hi", kind="reply", opted_out=False)
@@ -40,7 +48,7 @@ def test_a_returning_members_text_takes_few_statements(
     kinds = [
         statement.split(" ")[0]
         for statement in seen
-        if not statement.startswith("BEGIN") and "FROM settings" not in statement
+        if not statement.startswith("BEGIN") and not _cached(statement)
     ]
     if line.engine.dialect.name == "postgresql":
         assert kinds == ["SELECT", "WITH"]  # who; inbound, the conversation's move and the reply
@@ -116,13 +124,9 @@ def test_a_new_senders_member_and_conversation_are_the_rows_a_flush_writes(
     assert twilio_post("/twilio/sms", sms_form("hi", sender)).status_code == 200
     assert sum(statement.startswith("INSERT INTO members") for statement in seen) == 1
     assert sum("INSERT INTO conversations" in statement for statement in seen) == 1
-    kinds = [
-        statement.split(" ")[0]
-        for statement in seen
-        if "FROM settings" not in statement and "FROM flow_versions" not in statement
-    ]
+    kinds = [statement.split(" ")[0] for statement in seen if not _cached(statement)]
     if line.engine.dialect.name == "postgresql":  # who, the member, conversation + inbound + reply
-        assert kinds == ["SELECT", "INSERT", "WITH"]
+        assert kinds == ["SELECT", "INSERT", "WITH"], seen
     session.rollback()
     member = session.scalar(select(Member))
     by_orm = Member(status="new")
@@ -272,7 +276,7 @@ def test_ending_or_leaving_a_conversation_is_written_in_the_one_statement(
         None,
     )
 
-    member = create_member(session, status="active", texting_from="00:00", texting_until="23:59")
+    member = create_member(session, status="active", texting_from="00:00", texting_until="00:00")
     assert twilio_post("/twilio/sms", sms_form("CHECKIN", member.phone)).status_code == 200
     assert twilio_post("/twilio/sms", sms_form("MENU", member.phone)).status_code == 200
     session.rollback()

@@ -84,6 +84,18 @@ def test_a_window_past_midnight(session) -> None:  # noqa: ANN001
     assert "23:00" in Window(*night_shift) and "12:00" not in Window(*night_shift)
 
 
+def test_a_window_that_closes_when_it_opens_is_the_whole_day(session) -> None:  # noqa: ANN001
+    """00:00 to 00:00 is never quiet; 00:00 to 23:59 still holds a text sent at 23:59 (the tests
+    and the soak that meant "all day" used it, and failed in that one minute a day)."""
+    last_minute = datetime(2026, 11, 25, 23, 59, 30, tzinfo=CHICAGO)
+    assert (
+        outbox.quiet_hours_end(session, last_minute, "America/Chicago", ("00:00", "00:00")) is None
+    )
+    assert "23:59" in Window("00:00", "00:00")
+    held = outbox.quiet_hours_end(session, last_minute, "America/Chicago", ("00:00", "23:59"))
+    assert held == datetime(2026, 11, 26, 0, 0, tzinfo=CHICAGO)
+
+
 def test_an_automated_text_waits_for_the_members_own_window(session) -> None:  # noqa: ANN001
     member = create_member(
         session, timezone="America/Chicago", texting_from="10:30", texting_until="21:30"
